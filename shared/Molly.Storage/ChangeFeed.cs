@@ -1,0 +1,20 @@
+namespace Molly.Storage;
+
+public enum ChangeKind { Insert, Modify, Remove }
+
+/// <summary>One committed change of one item. <see cref="Sequence"/> orders the changes of an item.</summary>
+public sealed record Change(string Sequence, ChangeKind Kind, ItemKey Key, Item? OldImage, Item? NewImage, DateTimeOffset CommittedAt);
+
+/// <summary>A batch read from the feed, and the checkpoint to resume after it (store it once the batch is processed).</summary>
+public sealed record ChangeBatch(IReadOnlyList<Change> Changes, string Checkpoint);
+
+/// <summary>
+/// The change feed: SQLite's change-log table written in the write's transaction, or DynamoDB Streams (NEW_AND_OLD_IMAGES).
+/// Reading is pull-based and stateless: pass the checkpoint returned by the previous read (null: from the oldest retained change).
+/// A consumer that stores its checkpoint after processing a batch sees every change at least once and, if its handler is
+/// idempotent by <see cref="Change.Sequence"/>, in effect exactly once.
+/// </summary>
+public interface IChangeFeed
+{
+    Task<ChangeBatch> ReadAsync(string? checkpoint, int maxChanges = 1000, CancellationToken ct = default);
+}
