@@ -36,6 +36,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     private readonly ManualResetEventSlim _writerGate = new(true);
     private long _commits;
     private long _writeRequests;
+    private int _queued;
     private int _disposed;
 
     private SqliteItemStore(SqliteItemStoreOptions options, TimeProvider time)
@@ -147,7 +148,12 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ct.ThrowIfCancellationRequested();
         var request = new WriteRequest<T>(work, ct);
-        if (!_queue.Writer.TryWrite(request)) throw new ObjectDisposedException(nameof(SqliteItemStore));
+        Interlocked.Increment(ref _queued);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new ObjectDisposedException(nameof(SqliteItemStore));
+        }
         return request.Task;
     }
 
@@ -165,6 +171,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
                 _writerGate.Wait();
                 while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var request))
                 {
+                    Interlocked.Decrement(ref _queued);
                     if (request.CancellationToken.IsCancellationRequested) request.Cancel();
                     else batch.Add(request);
                 }
@@ -393,7 +400,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         return new Release(_writerGate);
     }
 
-    internal int QueuedWrites => _queue.Reader.Count;
+    internal int QueuedWrites => Volatile.Read(ref _queued);
 
     private sealed class Release(ManualResetEventSlim gate) : IDisposable
     {
