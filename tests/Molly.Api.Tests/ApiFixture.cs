@@ -53,6 +53,21 @@ public abstract class ApiFactory : WebApplicationFactory<Program>
 
 public sealed class InMemoryStoreApiFactory() : ApiFactory("Memory");
 
+/// <summary>The embedded default: SQLite in the data dir.</summary>
+public sealed class SqliteStoreApiFactory() : ApiFactory("Sqlite");
+
+/// <summary>DynamoDB Local (tests/Molly.Testing) on a fresh table, through the same DynamoDbItemStore as on AWS.</summary>
+public sealed class DynamoDbLocalStoreApiFactory() : ApiFactory("DynamoDb")
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Molly:Store:TableName", "replaced-by-fixture");
+        builder.ConfigureServices(s => s.AddSingleton<Molly.Storage.IItemStore>(
+            _ => Molly.Testing.DynamoDbLocal.Shared.CreateStoreAsync(Clock).GetAwaiter().GetResult()));
+    }
+}
+
 /// <summary>Sends requests signed per <see cref="RequestSigning"/>, as a client would.</summary>
 public sealed class SignedClient(HttpClient http, string keyId, string secret, Func<DateTimeOffset> now)
 {

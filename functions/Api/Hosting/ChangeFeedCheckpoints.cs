@@ -8,10 +8,10 @@ public interface IChangeFeedCheckpoints
     Task<string?> GetAsync(string consumer, CancellationToken ct);
 }
 
-/// <summary>Checkpoints as items <c>CHECKPOINT#&lt;consumer&gt; / CHECKPOINT</c> with a <c>checkpoint</c> attribute.</summary>
+/// <summary>Reads the checkpoint <see cref="ChangeFeedConsumer"/> stores (item <c>sys#feed / &lt;consumer&gt;</c>, attribute <c>checkpoint</c>).</summary>
 public sealed class ItemStoreCheckpoints(IItemStore store) : IChangeFeedCheckpoints
 {
-    public static ItemKey Key(string consumer) => new("CHECKPOINT#" + consumer, "CHECKPOINT");
+    public static ItemKey Key(string consumer) => new(ChangeFeedConsumer.CheckpointPartition, consumer);
 
     public async Task<string?> GetAsync(string consumer, CancellationToken ct) =>
         (await store.GetAsync(Key(consumer), ct))?.GetString("checkpoint");

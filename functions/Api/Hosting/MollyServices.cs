@@ -2,6 +2,8 @@ using Microsoft.Extensions.Options;
 using Molly.Api.Model;
 using Molly.Api.Security;
 using Molly.Storage;
+using Molly.Storage.DynamoDb;
+using Molly.Storage.Sqlite;
 
 namespace Molly.Api.Hosting;
 
@@ -49,14 +51,34 @@ public static class MollyServices
     {
         var options = sp.GetRequiredService<IOptions<MollyOptions>>().Value;
         var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Molly.Store");
+        var time = sp.GetRequiredService<TimeProvider>();
         switch (options.Store.Kind)
         {
             case StoreKind.DynamoDb:
-                throw new NotSupportedException("DynamoDbItemStore lands with branch storage-dynamo; not merged yet.");
+            {
+                // Credentials and region from the environment (the Lambda role on AWS); ServiceUrl for DynamoDB Local.
+                var credentials = Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials();
+                var config = new Amazon.DynamoDBv2.AmazonDynamoDBConfig();
+                if (options.Store.Region is { } region) config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+                if (options.Store.ServiceUrl is { } url)
+                {
+                    config.ServiceURL = url;
+                    config.AuthenticationRegion = options.Store.Region ?? "us-east-1";
+                }
+                return DynamoDbItemStore.Create(new Amazon.DynamoDBv2.AmazonDynamoDBClient(credentials, config), options.Store.TableName!,
+                    credentials, new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, time);
+            }
+            case StoreKind.Memory:
+                log.LogWarning("Item store Memory selected: data is NOT durable (tests and demos only)");
+                return new InMemoryItemStore(time);
             default:
-                // SqliteItemStore (branch storage-sqlite) is not merged yet: fall back to the non-durable stopgap, loudly.
-                log.LogWarning("Item store {Kind} is not available in this build; using the in-memory store: data is NOT durable", options.Store.Kind);
-                return new InMemoryItemStore(sp.GetRequiredService<TimeProvider>());
+            {
+                var dataDir = sp.GetRequiredService<DataDirectory>();
+                dataDir.EnsureExists();
+                var path = dataDir.File(options.Store.SqliteFile);
+                log.LogInformation("Item store: SQLite at {SqlitePath}", path);
+                return SqliteItemStore.Open(new SqliteItemStoreOptions { Path = path }, time);
+            }
         }
     }
 }
