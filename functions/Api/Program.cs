@@ -1,6 +1,36 @@
-var builder = WebApplication.CreateBuilder(args);
+using Microsoft.AspNetCore.Http.Json;
+using Molly.Api.Endpoints;
+using Molly.Api.Hosting;
+using Molly.Api.Http;
+
+// One program for both runtimes: on AWS behind the Lambda Web Adapter (Molly:Mode=Aws, Molly:Store:Kind=DynamoDb),
+// on one machine with embedded defaults (./run.sh). See MollyServices for what differs.
+var builder = WebApplication.CreateSlimBuilder(args);
+
+builder.Services.AddMolly(builder.Configuration);
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<ApiExceptionHandler>();
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.Configure<JsonOptions>(o =>
+{
+    o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+    o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
+    o.SerializerOptions.RespectNullableAnnotations = true;
+    o.SerializerOptions.RespectRequiredConstructorParameters = true;
+});
+
 var app = builder.Build();
-app.MapGet("/health", () => TypedResults.Ok(new { status = "ok" }));
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseMiddleware<RequestBodyBuffer>();
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapSystemApi();
+app.MapMeApi();
+app.MapAdminApi();
+
 app.Run();
 
 public partial class Program;

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.Options;
+using Molly.Api.Model;
+using Molly.Api.Security;
+using Molly.Storage;
+using Molly.Storage.DynamoDb;
+using Molly.Storage.Sqlite;
+
+namespace Molly.Api.Hosting;
+
+/// <summary>Composition of the API: options, store, secrets, authentication, and (local mode) the in-process workers.</summary>
+public static class MollyServices
+{
+    public static IServiceCollection AddMolly(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MollyOptions>().Bind(configuration.GetSection(MollyOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<MollyOptions>, MollyOptionsValidator>();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<DataDirectory>();
+        services.AddSingleton<IItemStore>(CreateStore);
+        services.AddSingleton<IChangeFeedCheckpoints, ItemStoreCheckpoints>();
+        services.AddSingleton<ISecretProtector>(sp => sp.GetRequiredService<IOptions<MollyOptions>>().Value.Mode == RuntimeMode.Local
+            ? new LocalKeyFileSecretProtector(sp.GetRequiredService<DataDirectory>())
+            : throw new NotSupportedException("Molly:Mode Aws needs a KMS secret protector; not implemented yet."));
+        services.AddSingleton<ApiKeys>();
+        services.AddSingleton<Merchants>();
+
+        services.AddAuthentication(SignatureAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SignatureAuthenticationHandler>(
+                SignatureAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Admin, p => p.RequireAuthenticatedUser().RequireRole(Roles.Admin))
+            .AddPolicy(Policies.Merchant, p => p.RequireAuthenticatedUser().RequireRole(Roles.Merchant))
+            .AddPolicy(Policies.AnyPrincipal, p => p.RequireAuthenticatedUser());
+
+        var mode = configuration.GetSection(MollyOptions.Section).GetValue(nameof(MollyOptions.Mode), RuntimeMode.Local);
+        if (mode == RuntimeMode.Local) services.AddLocalWorkers();
+        return services;
+    }
+
+    /// <summary>
+    /// Local mode only: everything that on AWS is a separate function runs here as a hosted service. Later issues add the
+    /// chain watcher, the workflow engine and the webhook dispatcher (each a change-feed consumer) in this method.
+    /// </summary>
+    public static IServiceCollection AddLocalWorkers(this IServiceCollection services)
+    {
+        services.AddHostedService<AdminBootstrap>();
+        return services;
+    }
+
+    private static IItemStore CreateStore(IServiceProvider sp)
+    {
+        var options = sp.GetRequiredService<IOptions<MollyOptions>>().Value;
+        var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Molly.Store");
+        var time = sp.GetRequiredService<TimeProvider>();
+        switch (options.Store.Kind)
+        {
+            case StoreKind.DynamoDb:
+            {
+                // Credentials and region from the environment (the Lambda role on AWS); ServiceUrl for DynamoDB Local.
+                var credentials = Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials();
+                var config = new Amazon.DynamoDBv2.AmazonDynamoDBConfig();
+                if (options.Store.Region is { } region) config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+                if (options.Store.ServiceUrl is { } url)
+                {
+                    config.ServiceURL = url;
+                    config.AuthenticationRegion = options.Store.Region ?? "us-east-1";
+                }
+                return DynamoDbItemStore.Create(new Amazon.DynamoDBv2.AmazonDynamoDBClient(credentials, config), options.Store.TableName!,
+                    credentials, new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, time);
+            }
+            case StoreKind.Memory:
+                log.LogWarning("Item store Memory selected: data is NOT durable (tests and demos only)");
+                return new InMemoryItemStore(time);
+            default:
+            {
+                var dataDir = sp.GetRequiredService<DataDirectory>();
+                dataDir.EnsureExists();
+                var path = dataDir.File(options.Store.SqliteFile);
+                log.LogInformation("Item store: SQLite at {SqlitePath}", path);
+                return SqliteItemStore.Open(new SqliteItemStoreOptions { Path = path }, time);
+            }
+        }
+    }
+}
