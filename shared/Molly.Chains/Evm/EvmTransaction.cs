@@ -59,7 +59,7 @@ public abstract record EvmTransaction
                 : throw new ArgumentException($"Access list storage keys are 32 bytes, got {k.Length}."))))));
 
     protected static IEnumerable<RlpItem> SignatureItems(BigInteger v, EcdsaSignature signature) =>
-        [RlpItem.UInt(v), RlpItem.UInt(Unsigned(signature.R)), RlpItem.UInt(Unsigned(signature.S))];
+        [RlpItem.UInt(v), RlpItem.String(signature.R.ToByteArrayUnsigned()), RlpItem.String(signature.S.ToByteArrayUnsigned())];
 
     protected static byte[] Typed(byte type, RlpItem body)
     {
@@ -69,8 +69,6 @@ public abstract record EvmTransaction
         rlp.CopyTo(result, 1);
         return result;
     }
-
-    private static BigInteger Unsigned(ReadOnlyMemory<byte> bytes) => new(bytes.Span, isUnsigned: true, isBigEndian: true);
 
     /// <summary>
     /// Decodes a signed transaction in its canonical binary form (legacy RLP list, or type byte || RLP). Strict: the RLP
@@ -102,10 +100,17 @@ public abstract record EvmTransaction
         return bytes.Length == 0 ? null : EvmAddress.FromBytes(bytes);
     }
 
-    internal static EcdsaSignature ReadSignature(RlpItem r, RlpItem s, int recoveryId) =>
-        new(Abi.LeftPad(r.Bytes.Span.Length <= 32 ? r.Bytes.Span : throw new FormatException("Signature r is longer than 32 bytes.")),
-            Abi.LeftPad(s.Bytes.Span.Length <= 32 ? s.Bytes.Span : throw new FormatException("Signature s is longer than 32 bytes.")),
-            recoveryId);
+    internal static EcdsaSignature ReadSignature(RlpItem r, RlpItem s, int recoveryId)
+    {
+        var rValue = r.ToUInt("r");
+        var sValue = s.ToUInt("s");
+        var signature = new EcdsaSignature(ToBc(rValue), ToBc(sValue), recoveryId);
+        if (!signature.HasValidRange) throw new FormatException("Signature r or s is outside 1..n-1.");
+        return signature;
+    }
+
+    private static Org.BouncyCastle.Math.BigInteger ToBc(BigInteger value) =>
+        new(1, value.IsZero ? [0] : value.ToByteArray(isUnsigned: true, isBigEndian: true));
 
     internal static IReadOnlyList<AccessListEntry> DecodeAccessList(RlpItem item) =>
         item.Items.Select(e =>
@@ -136,7 +141,7 @@ public sealed record LegacyEvmTransaction : EvmTransaction
 
     public override SignedEvmTransaction WithSignature(EcdsaSignature signature)
     {
-        var v = ChainId is { } chainId ? chainId * 2 + 35 + signature.RecoveryId : 27 + signature.RecoveryId;
+        var v = ChainId is { } chainId ? chainId * 2 + 35 + signature.RequireRecoveryId() : 27 + signature.RequireRecoveryId();
         var raw = Rlp.Encode(RlpItem.List([RlpItem.UInt(Nonce), RlpItem.UInt(GasPrice), .. CommonTail(), .. SignatureItems(v, signature)]));
         return new SignedEvmTransaction(this, signature, raw);
     }
@@ -180,7 +185,7 @@ public sealed record Eip2930Transaction : EvmTransaction
     }
 
     public override SignedEvmTransaction WithSignature(EcdsaSignature signature) =>
-        new(this, signature, Typed(Type, RlpItem.List([.. Body(), .. SignatureItems(signature.RecoveryId, signature)])));
+        new(this, signature, Typed(Type, RlpItem.List([.. Body(), .. SignatureItems(signature.RequireRecoveryId(), signature)])));
 
     internal static SignedEvmTransaction DecodeSignedBody(RlpItem body, ReadOnlySpan<byte> raw)
     {
@@ -222,7 +227,7 @@ public sealed record Eip1559Transaction : EvmTransaction
     }
 
     public override SignedEvmTransaction WithSignature(EcdsaSignature signature) =>
-        new(this, signature, Typed(Type, RlpItem.List([.. Body(), .. SignatureItems(signature.RecoveryId, signature)])));
+        new(this, signature, Typed(Type, RlpItem.List([.. Body(), .. SignatureItems(signature.RequireRecoveryId(), signature)])));
 
     internal static SignedEvmTransaction DecodeSignedBody(RlpItem body, ReadOnlySpan<byte> raw)
     {

@@ -1,3 +1,5 @@
+using Molly.Chains.Crypto;
+
 namespace Molly.Chains.Signing;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using Molly.Chains.Crypto;
+
 namespace Molly.Chains.Signing;
 
 /// <summary>The signature scheme a key is for; every key has exactly one.</summary>
@@ -10,52 +12,31 @@ public enum SignerKeyAlgorithm
     Ed25519,
 }
 
-/// <summary>
-/// A secp256k1 ECDSA signature: r and s as 32-byte big-endian values, s always in the lower half of the order
-/// (low-S), and the recovery id (0 or 1) that recovers the signer's public key from the digest.
-/// </summary>
-public sealed record EcdsaSignature
+/// <summary>Helpers for <see cref="EcdsaSignature"/> as signers return it (low-S, recovery id set).</summary>
+public static class EcdsaSignatureRsv
 {
-    public EcdsaSignature(ReadOnlyMemory<byte> r, ReadOnlyMemory<byte> s, int recoveryId)
-    {
-        if (r.Length != 32) throw new ArgumentException($"r must be 32 bytes, got {r.Length}.", nameof(r));
-        if (s.Length != 32) throw new ArgumentException($"s must be 32 bytes, got {s.Length}.", nameof(s));
-        if (recoveryId is < 0 or > 3) throw new ArgumentOutOfRangeException(nameof(recoveryId), recoveryId, "Recovery id must be 0..3.");
-        R = r.ToArray();
-        S = s.ToArray();
-        RecoveryId = recoveryId;
-    }
-
-    public ReadOnlyMemory<byte> R { get; }
-
-    public ReadOnlyMemory<byte> S { get; }
-
-    public int RecoveryId { get; }
+    /// <summary>The recovery id, which every signature from an <see cref="ISigner"/> carries.</summary>
+    public static int RequireRecoveryId(this EcdsaSignature signature) =>
+        signature.RecoveryId ?? throw new ArgumentException("The signature carries no recovery id.", nameof(signature));
 
     /// <summary>r(32) || s(32) || v(1) with v = recovery id + <paramref name="vOffset"/> (0 for Tron transactions, 27 for message signatures).</summary>
-    public byte[] ToRsv(int vOffset = 0)
+    public static byte[] ToRsv(this EcdsaSignature signature, int vOffset = 0)
     {
         var result = new byte[65];
-        R.Span.CopyTo(result);
-        S.Span.CopyTo(result.AsSpan(32));
-        result[64] = checked((byte)(RecoveryId + vOffset));
+        signature.ToCompact().CopyTo(result, 0);
+        result[64] = checked((byte)(signature.RequireRecoveryId() + vOffset));
         return result;
     }
 
-    /// <summary>Parses r(32) || s(32) || v(1); v may be the raw recovery id (0/1) or 27/28.</summary>
+    /// <summary>Parses r(32) || s(32) || v(1); v may be the raw recovery id (0..3) or 27..30.</summary>
     public static EcdsaSignature FromRsv(ReadOnlySpan<byte> rsv)
     {
         if (rsv.Length != 65) throw new FormatException($"An r||s||v signature is 65 bytes, got {rsv.Length}.");
         int v = rsv[64];
         var recoveryId = v >= 27 ? v - 27 : v;
         if (recoveryId is < 0 or > 3) throw new FormatException($"Signature v byte {v} is not a recovery id (0..3 or 27..30).");
-        return new EcdsaSignature(rsv[..32].ToArray(), rsv[32..64].ToArray(), recoveryId);
+        return EcdsaSignature.FromCompact(rsv[..64], recoveryId);
     }
-
-    public bool Equals(EcdsaSignature? other) =>
-        other is not null && R.Span.SequenceEqual(other.R.Span) && S.Span.SequenceEqual(other.S.Span) && RecoveryId == other.RecoveryId;
-
-    public override int GetHashCode() => HashCode.Combine(Convert.ToHexString(R.Span), RecoveryId);
 }
 
 /// <summary>
