@@ -149,9 +149,11 @@ public static class Abi
         return [.. Word(bytes.Length), .. padded];
     }
 
-    internal static byte[] Word(BigInteger value) => LeftPad(value.IsZero ? [] : value.ToByteArray(isUnsigned: true, isBigEndian: true));
+    /// <summary>A uint256 as a 32-byte big-endian word.</summary>
+    public static byte[] Word(BigInteger value) => LeftPad(value.IsZero ? [] : value.ToByteArray(isUnsigned: true, isBigEndian: true));
 
-    internal static byte[] LeftPad(ReadOnlySpan<byte> bytes)
+    /// <summary>Left-pads up to 32 bytes into one ABI word (addresses in topics and calldata).</summary>
+    public static byte[] LeftPad(ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length > 32) throw new ArgumentException("ABI word overflow.");
         var word = new byte[32];
