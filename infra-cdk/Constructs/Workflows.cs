@@ -72,7 +72,8 @@ public sealed partial class Workflows : Construct
             {
                 StateMachineName = $"molly-{props.EnvironmentName}-{name}",
                 StateMachineType = StateMachineType.STANDARD,
-                DefinitionBody = DefinitionBody.FromFile(file),
+                // Inline (not an S3 asset): the template is self-contained, reviewable and linted as one file.
+                DefinitionBody = DefinitionBody.FromString(definition),
                 DefinitionSubstitutions = placeholders.ToDictionary(p => p, p => props.Bindings[p].Value),
                 Logs = new LogOptions
                 {
