@@ -68,6 +68,7 @@ public sealed partial class DynamoDbItemStore : IItemStore
     {
         ArgumentNullException.ThrowIfNull(item);
         ItemSize.Ensure(item);
+        EnsureIndexKeysAreStrings(item);
         var expressions = new ExpressionBuilder();
         var request = new PutItemRequest
         {
@@ -83,19 +84,28 @@ public sealed partial class DynamoDbItemStore : IItemStore
     public async Task<Item> UpdateAsync(ItemKey key, Update update, Condition? condition = null, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(update);
+        EnsureIndexKeysAreStrings(update);
         var expressions = new ExpressionBuilder();
         var request = new UpdateItemRequest
         {
             TableName = _table,
             Key = AttributeMapper.KeyToSdk(key),
             UpdateExpression = expressions.Update(update),
-            ConditionExpression = expressions.Condition(condition),
+            ConditionExpression = expressions.ConditionWithGuards(condition, update),
             ReturnValues = ReturnValue.ALL_NEW,
         };
         request.ExpressionAttributeNames = expressions.NamesOrNull;
         request.ExpressionAttributeValues = expressions.ValuesOrNull;
-        var response = await WriteAsync(key, () => _client.UpdateItemAsync(request, ct)).ConfigureAwait(false);
-        return AttributeMapper.FromSdk(response.Attributes) ?? new Item(key);
+        try
+        {
+            var response = await WriteAsync(key, () => _client.UpdateItemAsync(request, ct)).ConfigureAwait(false);
+            return AttributeMapper.FromSdk(response.Attributes) ?? new Item(key);
+        }
+        catch (ConditionFailedException e) when (update.Actions.Any(a => a.Kind == UpdateActionKind.Add))
+        {
+            await ThrowIfAddIsInvalidAsync(key, update, condition, e, ct).ConfigureAwait(false);
+            throw;
+        }
     }
 
     public async Task<Item?> DeleteAsync(ItemKey key, Condition? condition = null, CancellationToken ct = default)
@@ -117,17 +127,28 @@ public sealed partial class DynamoDbItemStore : IItemStore
     public async Task<BigInteger> IncrementAsync(ItemKey key, string attribute, BigInteger delta, CancellationToken ct = default)
     {
         var update = new Update().Add(attribute, delta); // validates the name
+        EnsureIndexKeysAreStrings(update);
         var expressions = new ExpressionBuilder();
         var request = new UpdateItemRequest
         {
             TableName = _table,
             Key = AttributeMapper.KeyToSdk(key),
             UpdateExpression = expressions.Update(update),
+            ConditionExpression = expressions.ConditionWithGuards(null, update),
             ReturnValues = ReturnValue.UPDATED_NEW,
         };
         request.ExpressionAttributeNames = expressions.NamesOrNull;
         request.ExpressionAttributeValues = expressions.ValuesOrNull;
-        var response = await WriteAsync(key, () => _client.UpdateItemAsync(request, ct)).ConfigureAwait(false);
+        UpdateItemResponse response;
+        try
+        {
+            response = await WriteAsync(key, () => _client.UpdateItemAsync(request, ct)).ConfigureAwait(false);
+        }
+        catch (ConditionFailedException e)
+        {
+            await ThrowIfAddIsInvalidAsync(key, update, null, e, ct).ConfigureAwait(false);
+            throw;
+        }
         if (response.Attributes is null || !response.Attributes.TryGetValue(attribute, out var value) || value.N is null)
             throw new InvalidDataException($"DynamoDB returned no number for '{attribute}' of {key}.");
         return AttributeMapper.ParseNumber(value.N);
@@ -181,6 +202,11 @@ public sealed partial class DynamoDbItemStore : IItemStore
     public async Task TransactWriteAsync(IReadOnlyList<TransactOp> operations, CancellationToken ct = default)
     {
         TransactionLimits.Validate(operations);
+        foreach (var op in operations)
+        {
+            if (op is PutOp p) EnsureIndexKeysAreStrings(p.Item);
+            else if (op is UpdateOp u) EnsureIndexKeysAreStrings(u.Changes);
+        }
         var request = new TransactWriteItemsRequest { TransactItems = operations.Select(ToTransactItem).ToList() };
         for (var attempt = 1; ; attempt++)
         {
@@ -193,7 +219,13 @@ public sealed partial class DynamoDbItemStore : IItemStore
             {
                 var codes = CancellationCodes(e, operations.Count);
                 var failed = codes.IndexOf("ConditionalCheckFailed");
-                if (failed >= 0) throw new ConditionFailedException(operations[failed].Key, failed, e);
+                if (failed >= 0)
+                {
+                    var conditionFailed = new ConditionFailedException(operations[failed].Key, failed, e);
+                    if (operations[failed] is UpdateOp u && u.Changes.Actions.Any(a => a.Kind == UpdateActionKind.Add))
+                        await ThrowIfAddIsInvalidAsync(u.Key, u.Changes, u.Condition, conditionFailed, ct).ConfigureAwait(false);
+                    throw conditionFailed;
+                }
                 var retryable = codes.Any(c => c is "TransactionConflict" or "ThrottlingError" or "ProvisionedThroughputExceeded");
                 if (!retryable)
                     throw new InvalidOperationException($"Transaction cancelled: {string.Join(", ", codes)}.", e);
@@ -212,7 +244,9 @@ public sealed partial class DynamoDbItemStore : IItemStore
     private TransactWriteItem ToTransactItem(TransactOp op)
     {
         var expressions = new ExpressionBuilder();
-        var condition = expressions.Condition(op.Condition);
+        var condition = op is UpdateOp guarded
+            ? expressions.ConditionWithGuards(op.Condition, guarded.Changes)
+            : expressions.Condition(op.Condition);
         switch (op)
         {
             case PutOp put:
@@ -260,6 +294,46 @@ public sealed partial class DynamoDbItemStore : IItemStore
         }
     }
 
+    /// <summary>
+    /// After a failed guarded update: if the caller's condition holds on the current item, the failure came from an ADD guard
+    /// (a non-numeric attribute, or a sum over 38 digits): that is bad input, not a lost race.
+    /// </summary>
+    private async Task ThrowIfAddIsInvalidAsync(ItemKey key, Update update, Condition? condition, Exception failure, CancellationToken ct)
+    {
+        var current = await GetAsync(key, ct).ConfigureAwait(false);
+        if (condition is not null && !condition.IsSatisfiedBy(current)) return;
+        foreach (var action in update.Actions.Where(a => a.Kind == UpdateActionKind.Add))
+        {
+            var existing = current?[action.Name] ?? AttributeValue.Null;
+            if (!existing.IsNull && existing.Kind != AttributeKind.Number)
+                throw new ArgumentException($"Cannot add to attribute '{action.Name}' of item {key}: it holds {existing.Kind}, not a number.", nameof(update), failure);
+            var sum = (existing.IsNull ? BigInteger.Zero : existing.AsNumber()) + action.Value.AsNumber();
+            if (BigInteger.Abs(sum) > AttributeValue.MaxNumber)
+                throw new ArgumentException($"Adding to attribute '{action.Name}' of item {key} would exceed 38 digits.", nameof(update), failure);
+        }
+    }
+
+    private static void EnsureIndexKeysAreStrings(Item item)
+    {
+        foreach (var index in KeyNames.Indexes)
+            foreach (var name in (string[])[KeyNames.IndexPK(index), KeyNames.IndexSK(index)])
+                if (item.TryGet(name, out var v) && v.Kind != AttributeKind.String)
+                    throw new ArgumentException($"Index key attribute '{name}' of item {item.Key} must be a string, not {v.Kind}.", nameof(item));
+    }
+
+    private static void EnsureIndexKeysAreStrings(Update update)
+    {
+        foreach (var action in update.Actions)
+        {
+            if (action.Kind == UpdateActionKind.Remove || !IsIndexKey(action.Name)) continue;
+            if (action.Kind == UpdateActionKind.Add || (!action.Value.IsNull && action.Value.Kind != AttributeKind.String))
+                throw new ArgumentException($"Index key attribute '{action.Name}' must be a string.", nameof(update));
+        }
+    }
+
+    private static bool IsIndexKey(string name) =>
+        KeyNames.Indexes.Any(i => name == KeyNames.IndexPK(i) || name == KeyNames.IndexSK(i));
+
     /// <summary>An attribute name no Molly item uses: target of otherwise empty transaction expressions.</summary>
     private const string NoOpAttribute = "__molly_none";
 
@@ -293,7 +367,7 @@ public sealed partial class DynamoDbItemStore : IItemStore
         }
         catch (AmazonDynamoDBException e) when (e.ErrorCode == "ValidationException" && e.Message.Contains("incorrect data type", StringComparison.OrdinalIgnoreCase))
         {
-            throw new InvalidOperationException($"Cannot update item {key}: an operand has the wrong type ({e.Message}).", e);
+            throw new ArgumentException($"Cannot update item {key}: an operand has the wrong type ({e.Message}).", e);
         }
     }
 

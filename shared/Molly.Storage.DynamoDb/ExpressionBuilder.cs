@@ -97,6 +97,25 @@ public sealed class ExpressionBuilder
         return clauses.Count == 0 ? null : string.Join(" ", clauses);
     }
 
+    /// <summary>
+    /// The condition and the guards of an update's ADD actions, joined: each added attribute must be missing or a number
+    /// whose sum stays within 38 digits (DynamoDB Local would store more; DynamoDB would fail the whole request).
+    /// </summary>
+    public string? ConditionWithGuards(Condition? condition, Update update)
+    {
+        var parts = new List<string>();
+        if (Condition(condition) is { } c) parts.Add(c);
+        foreach (var action in update.Actions.Where(a => a.Kind == UpdateActionKind.Add))
+        {
+            var delta = action.Value.AsNumber();
+            var low = System.Numerics.BigInteger.Max(-AttributeValue.MaxNumber, -AttributeValue.MaxNumber - delta);
+            var high = System.Numerics.BigInteger.Min(AttributeValue.MaxNumber, AttributeValue.MaxNumber - delta);
+            var name = Name(action.Name);
+            parts.Add($"(attribute_not_exists({name}) OR {name} BETWEEN {Value(AttributeValue.Number(low))} AND {Value(AttributeValue.Number(high))})");
+        }
+        return parts.Count == 0 ? null : string.Join(" AND ", parts);
+    }
+
     /// <summary>The KeyConditionExpression for a partition and an optional sort-key condition.</summary>
     public string KeyCondition(string partitionAttribute, string partitionKey, string sortAttribute, SortKeyCondition? sortKey)
     {

@@ -18,6 +18,10 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
     /// <summary>How long eventually consistent reads (index queries, change feed) are polled before a test fails.</summary>
     protected virtual TimeSpan EventualTimeout => TimeSpan.FromSeconds(20);
 
+    /// <summary>Operations in the largest transaction tested: <see cref="TransactionLimits.MaxItems"/>, unless the server under
+    /// test is an emulator with a lower limit (DynamoDB Local 1.11.478 still has the old limit of 10).</summary>
+    protected virtual int LargestTransactionUnderTest => TransactionLimits.MaxItems;
+
     public virtual async Task InitializeAsync() => Store = await CreateStoreAsync();
 
     public virtual async Task DisposeAsync()
@@ -450,11 +454,17 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
             .OrderBy(x => x.Sk, StringComparer.Ordinal).ThenBy(x => x.Pk, StringComparer.Ordinal).Select(x => x.Pk).ToList();
 
         var gsi1 = new Query("merchant#A") { Index = "GSI1", Limit = 1 };
-        var walked = await EventuallyAsync(async () => (await QueryAllAsync(gsi1)).Select(i => i.PK).ToList(), r => r.Count >= expectedA.Count);
-        Assert.Equal(expectedA, walked);
+        // Items whose index sort keys tie come in an order each store chooses (DynamoDB does not order ties by the table
+        // key), so the walk is checked as: index sort keys in order, every item exactly once.
+        var walkedItems = await EventuallyAsync(() => QueryAllAsync(gsi1), r => r.Count >= expectedA.Count);
+        var walked = walkedItems.Select(i => i.PK).ToList();
+        Assert.Equal(walkedItems.Select(i => i.GetString("GSI1SK")).Order(StringComparer.Ordinal), walkedItems.Select(i => i.GetString("GSI1SK")));
+        Assert.Equal(expectedA.Order(StringComparer.Ordinal), walked.Order(StringComparer.Ordinal));
+        Assert.Equal(expectedA.Skip(5), walked.Skip(5)); // past the ties the order is fixed
 
-        var walkedDown = (await QueryAllAsync(gsi1 with { Descending = true, Limit = 2 })).Select(i => i.PK).ToList();
-        Assert.Equal(Enumerable.Reverse(expectedA), walkedDown);
+        var walkedDownItems = await QueryAllAsync(gsi1 with { Descending = true, Limit = 2 });
+        Assert.Equal(walkedDownItems.Select(i => i.GetString("GSI1SK")).Order(StringComparer.Ordinal).Reverse(), walkedDownItems.Select(i => i.GetString("GSI1SK")));
+        Assert.Equal(expectedA.Order(StringComparer.Ordinal), walkedDownItems.Select(i => i.PK).Order(StringComparer.Ordinal));
 
         var ranged = (await QueryAllAsync(new Query("merchant#A") { Index = "GSI1", SortKey = SortKeyCondition.Between("2024-01-15", "2024-01-18") }))
             .Select(i => i.GetString("GSI1SK")).ToList();
@@ -595,11 +605,11 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
     [Fact]
     public async Task A_transaction_of_100_operations_commits()
     {
-        var ops = Enumerable.Range(0, TransactionLimits.MaxItems)
+        var ops = Enumerable.Range(0, LargestTransactionUnderTest)
             .Select(i => TransactOp.Put(new Item("tx100", i.ToString("D3", System.Globalization.CultureInfo.InvariantCulture)) { ["i"] = (long)i }, Condition.ItemAbsent))
             .ToList();
         await Store.TransactWriteAsync(ops);
-        Assert.Equal(100, (await QueryAllAsync(new Query("tx100"))).Count);
+        Assert.Equal(LargestTransactionUnderTest, (await QueryAllAsync(new Query("tx100"))).Count);
     }
 
     [Fact]
@@ -746,12 +756,13 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_feed_records_updates_identical_puts_and_skips_deletes_of_missing_items()
+    public async Task The_feed_records_updates_and_puts_and_skips_deletes_of_missing_items()
     {
         var key = new ItemKey("feed", "2");
         await Store.DeleteAsync(key);                                    // missing: no change
         await Store.UpdateAsync(key, new Update().Set("a", "1"));         // creates: Insert
-        await Store.PutAsync(new Item(key) { ["a"] = "1" });              // identical: still a Modify
+        await Store.PutAsync(new Item(key) { ["a"] = "2" });              // Modify (a write that changes nothing may
+                                                                          // leave no record on DynamoDB Streams)
         var other = new ItemKey("feed", "2b");
         await Store.DeleteAsync(other, Condition.ItemAbsent);             // missing, condition holds: no change
         await Store.PutAsync(new Item(other) { ["marker"] = true });
@@ -760,7 +771,8 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
 
         var mine = Of(changes, key);
         Assert.Equal([ChangeKind.Insert, ChangeKind.Modify], mine.Select(c => c.Kind));
-        Assert.True(mine[1].OldImage!.ContentEquals(mine[1].NewImage));
+        Assert.Equal("1", mine[1].OldImage!.GetString("a"));
+        Assert.Equal("2", mine[1].NewImage!.GetString("a"));
         Assert.Equal([ChangeKind.Insert], Of(changes, other).Select(c => c.Kind));
     }
 

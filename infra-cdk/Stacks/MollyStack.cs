@@ -1,0 +1,120 @@
+using Amazon.CDK;
+using Amazon.CDK.AWS.Lambda;
+using Amazon.CDK.AWS.Logs;
+using Amazon.CDK.AWS.Signer;
+using Constructs;
+using Molly.Infra.Constructs;
+
+namespace Molly.Infra.Stacks;
+
+public sealed class MollyStackProps : StackProps
+{
+    public required MollyEnvironment Settings { get; init; }
+    public required string WorkflowsDirectory { get; init; }
+    public required string PublishRoot { get; init; }
+    public required string PlaceholderCode { get; init; }
+}
+
+/// <summary>One environment of Molly. Only composes constructs; every difference between dev and prod is in <see cref="MollyEnvironment"/>.</summary>
+public sealed class MollyStack : Stack
+{
+    /// <summary>Stream records that start deposit-confirm: new detected-deposit items (SK prefix DEPOSIT#).</summary>
+    public const string DepositDetectedFilter =
+        """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":[{"prefix":"DEPOSIT#"}]}}}}""";
+
+    public DataTable Data { get; }
+    public SigningKeys Keys { get; }
+    public MollyFunction ApiFunction { get; }
+    public PublicApi Api { get; }
+    public Workflows Workflows { get; }
+    public EventRouting Events { get; }
+    public ReportsBucket Reports { get; }
+    public Observability Observability { get; }
+
+    public MollyStack(Construct scope, string id, MollyStackProps props) : base(scope, id, props)
+    {
+        var s = props.Settings;
+        var retention = (RetentionDays)Enum.Parse(typeof(RetentionDays), s.LogRetentionDays switch
+        {
+            14 => nameof(RetentionDays.TWO_WEEKS),
+            365 => nameof(RetentionDays.ONE_YEAR),
+            _ => throw new ArgumentException($"Unsupported log retention {s.LogRetentionDays} days"),
+        });
+        var logRemoval = s.IsProduction ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+        Data = new DataTable(this, "Data", new DataTableProps { DeletionProtection = s.IsProduction, RemovalPolicy = s.StatefulRemovalPolicy });
+        Keys = new SigningKeys(this, "Keys", new SigningKeysProps { EnvironmentName = s.Name, RemovalPolicy = s.StatefulRemovalPolicy });
+        Reports = new ReportsBucket(this, "Reports", new ReportsBucketProps { RemovalPolicy = s.StatefulRemovalPolicy });
+
+        ICodeSigningConfig? codeSigning = null;
+        if (s.CodeSigning)
+        {
+            var profile = new SigningProfile(this, "SigningProfile", new SigningProfileProps { Platform = Platform.AWS_LAMBDA_SHA384_ECDSA });
+            codeSigning = new CodeSigningConfig(this, "CodeSigning", new CodeSigningConfigProps
+            {
+                SigningProfiles = [profile],
+                UntrustedArtifactOnDeployment = s.IsProduction ? UntrustedArtifactOnDeployment.ENFORCE : UntrustedArtifactOnDeployment.WARN,
+            });
+        }
+
+        var functions = new MollyFunctions(this, "Functions", new FunctionDefaults
+        {
+            EnvironmentName = s.Name,
+            Table = Data.Table,
+            PublishRoot = props.PublishRoot,
+            PlaceholderCode = props.PlaceholderCode,
+            AllowPlaceholderCode = s.AllowPlaceholderCode,
+            WebAdapterLayerArn = s.WebAdapterLayerArn,
+            LogRetention = retention,
+            LogRemovalPolicy = logRemoval,
+            CodeSigning = codeSigning,
+        });
+        ApiFunction = functions.AddWebFunction("Api", s.ApiMemoryMb, Duration.Seconds(s.ApiTimeoutSeconds), s.ApiReservedConcurrency);
+        Keys.Envelope.GrantEncryptDecrypt(ApiFunction.Function);
+        Reports.Bucket.GrantRead(ApiFunction.Function);
+
+        Api = new PublicApi(this, "PublicApi", new PublicApiProps
+        {
+            EnvironmentName = s.Name,
+            Handler = ApiFunction.Function,
+            StageThrottle = s.StageThrottle,
+            StandardPlanThrottle = s.StandardPlanThrottle,
+            VipPlanThrottle = s.VipPlanThrottle,
+            StandardPlanDailyQuota = s.StandardPlanDailyQuota,
+            LogRetention = retention,
+            LogRemovalPolicy = logRemoval,
+            DomainName = s.ApiDomainName,
+            CertificateArn = s.ApiCertificateArn,
+        });
+
+        Events = new EventRouting(this, "Events", new EventRoutingProps { EnvironmentName = s.Name, Table = Data.Table });
+
+        Workflows = new Workflows(this, "Workflows", new WorkflowsProps
+        {
+            EnvironmentName = s.Name,
+            Directory = props.WorkflowsDirectory,
+            Bindings = new Dictionary<string, WorkflowBinding>
+            {
+                ["TableName"] = WorkflowBinding.TableReadWrite(Data.Table),
+                ["EventBusName"] = WorkflowBinding.PutEvents(Events.Bus),
+            },
+            LogRetention = retention,
+            LogRemovalPolicy = logRemoval,
+        });
+        if (Workflows.StateMachines.TryGetValue("deposit-confirm", out var depositConfirm))
+            Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter);
+
+        Observability = new Observability(this, "Observability", new ObservabilityProps
+        {
+            EnvironmentName = s.Name,
+            Api = Api.Api,
+            DeadLetters = Events.StreamDeadLetters,
+            HotWalletFloors = s.HotWalletFloors,
+            AlarmEmail = s.AlarmEmail,
+        });
+
+        new CfnOutput(this, "TableName", new CfnOutputProps { Value = Data.Table.TableName });
+        new CfnOutput(this, "ReportsBucketName", new CfnOutputProps { Value = Reports.Bucket.BucketName });
+        new CfnOutput(this, "SignerRoleArn", new CfnOutputProps { Value = Keys.SignerRole.RoleArn });
+    }
+}
