@@ -64,7 +64,7 @@ public abstract record CreatePaymentOutcome
     public sealed record Conflict(string Reason) : CreatePaymentOutcome;
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = false)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]
 [JsonSerializable(typeof(PaymentView))]
 [JsonSerializable(typeof(PaymentCreatedV1))]
 [JsonSerializable(typeof(CreatePaymentCommand))]

@@ -207,9 +207,9 @@ public sealed class PaymentService(
         MerchantPaymentSettings merchant, CreatePaymentCommand c, Dictionary<string, string[]> errors)
     {
         if (string.IsNullOrEmpty(c.MerchantOrderId))
-            errors["merchant_order_id"] = ["A merchant order id is required."];
+            errors["merchantOrderId"] = ["A merchant order id is required."];
         else if (c.MerchantOrderId.Length > MaxOrderIdLength || !IsToken(c.MerchantOrderId))
-            errors["merchant_order_id"] = [$"A merchant order id is 1 to {MaxOrderIdLength} letters, digits and '-_.:'."];
+            errors["merchantOrderId"] = [$"A merchant order id is 1 to {MaxOrderIdLength} letters, digits and '-_.:'."];
 
         Asset? asset = null;
         if (!assets.TryFind(c.Chain, c.Asset, out asset, out var assetError))
@@ -233,7 +233,7 @@ public sealed class PaymentService(
         {
             expiry = TimeSpan.FromSeconds(seconds);
             if (expiry < options.MinExpiry || expiry > options.MaxExpiry)
-                errors["expires_in_seconds"] = [$"Expiry is {options.MinExpiry.TotalSeconds:F0} to {options.MaxExpiry.TotalSeconds:F0} seconds."];
+                errors["expiresInSeconds"] = [$"Expiry is {options.MinExpiry.TotalSeconds:F0} to {options.MaxExpiry.TotalSeconds:F0} seconds."];
         }
 
         if (c.Metadata is { } metadata)
@@ -249,7 +249,7 @@ public sealed class PaymentService(
             var ok = Uri.TryCreate(c.RedirectUrl, UriKind.Absolute, out var uri) && c.RedirectUrl.Length <= 2048
                 && (uri.Scheme == Uri.UriSchemeHttps || (options.AllowHttpRedirects && uri.Scheme == Uri.UriSchemeHttp))
                 && string.IsNullOrEmpty(uri.UserInfo);
-            if (!ok) errors["redirect_url"] = ["The redirect URL must be an absolute https URL without credentials."];
+            if (!ok) errors["redirectUrl"] = ["The redirect URL must be an absolute https URL without credentials."];
         }
 
         return errors.Count == 0 && asset is not null ? (asset, amount, expiry) : null;

@@ -111,7 +111,7 @@ public abstract class PaymentServiceTests : IAsyncLifetime
     {
         var invalid = Assert.IsType<CreatePaymentOutcome.Invalid>(await _service.CreateAsync(Shop, null,
             new CreatePaymentCommand("bad id with spaces", null, "USDT", "tron", ExpiresInSeconds: 5, RedirectUrl: "javascript:alert(1)")));
-        Assert.Equal(["Idempotency-Key", "amount", "expires_in_seconds", "merchant_order_id", "redirect_url"], invalid.Errors.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["Idempotency-Key", "amount", "expiresInSeconds", "merchantOrderId", "redirectUrl"], invalid.Errors.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,295 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Molly.Api.Endpoints;
+using Molly.Cli;
+using Xunit;
+
+namespace Molly.Api.Tests;
+
+/// <summary>Payments through the HTTP API, with generous throttles so the volume tests are not limited.</summary>
+public abstract class PaymentsFactory(string storeKind) : ApiFactory(storeKind)
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Molly:Payments:PublicBaseUrl", "https://pay.example");
+        builder.UseSetting("Molly:Payments:StandardPermitsPerSecond", "100000");
+        builder.UseSetting("Molly:Payments:StandardBurst", "100000");
+    }
+
+    public string DevMnemonic() => File.ReadAllText(Path.Combine(DataDir, "dev-wallet-mnemonic")).Trim();
+}
+
+public sealed class SqlitePaymentsFactory() : PaymentsFactory("Sqlite");
+
+public sealed class DynamoDbLocalPaymentsFactory() : PaymentsFactory("DynamoDb")
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Molly:Store:TableName", "replaced-by-fixture");
+        builder.ConfigureServices(s => s.AddSingleton<Molly.Storage.IItemStore>(
+            _ => Molly.Testing.DynamoDbLocal.Shared.CreateStoreAsync(Clock).GetAwaiter().GetResult()));
+    }
+}
+
+/// <summary>Tight throttles: standard 1/s with a burst of 2, VIP 1,000/s.</summary>
+public sealed class ThrottledPaymentsFactory() : ApiFactory("Sqlite")
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        base.ConfigureWebHost(builder);
+        builder.UseSetting("Molly:Payments:StandardPermitsPerSecond", "1");
+        builder.UseSetting("Molly:Payments:StandardBurst", "2");
+    }
+}
+
+public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where TFactory : PaymentsFactory
+{
+    private readonly TFactory _factory;
+    private readonly HttpClient _http;
+    private readonly SignedClient _admin;
+
+    protected PaymentsApiTests(TFactory factory)
+    {
+        _factory = factory;
+        _http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        _admin = new SignedClient(_http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+    }
+
+    private async Task<(string MerchantId, SignedClient Client)> MerchantAsync()
+    {
+        var created = await _admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", $$"""{"name":"Shop {{Guid.NewGuid():N}}"}""");
+        var merchant = (await created.Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var issued = await _admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys");
+        var key = (await issued.Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        return (merchant.Id, new SignedClient(_http, key.KeyId, key.Secret, _factory.Clock.GetUtcNow));
+    }
+
+    private static string Body(string orderId, string amount = "25.50", string asset = "USDT", string chain = "tron") =>
+        $$"""{"merchantOrderId":"{{orderId}}","amount":"{{amount}}","asset":"{{asset}}","chain":"{{chain}}"}""";
+
+    private static async Task<HttpResponseMessage> Create(SignedClient client, string idempotencyKey, string body)
+    {
+        var request = client.Build(HttpMethod.Post, "/v1/payments", body);
+        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        return await client.Http.SendAsync(request);
+    }
+
+    private static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode status)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(status == response.StatusCode, $"{(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement;
+    }
+
+    [Fact]
+    public async Task Create_then_read_and_replay()
+    {
+        var (_, shop) = await MerchantAsync();
+        var created = await Json(await Create(shop, "k-1", Body("o-1")), HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        Assert.Equal("created", created.GetProperty("status").GetString());
+        Assert.Equal("25.5", created.GetProperty("amount").GetString());
+        Assert.StartsWith("T", created.GetProperty("address").GetString());
+        Assert.StartsWith("tron:T", created.GetProperty("paymentUri").GetString());
+        Assert.Equal($"https://pay.example/checkout/{id}", created.GetProperty("checkoutUrl").GetString());
+
+        var read = await Json(await shop.SendAsync(HttpMethod.Get, $"/v1/payments/{id}"), HttpStatusCode.OK);
+        Assert.Equal(created.GetProperty("address").GetString(), read.GetProperty("address").GetString());
+
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1)); // a retry is signed anew: the same signature twice is a replay
+        var replay = await Create(shop, "k-1", Body("o-1"));
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(created.GetRawText(), (await Json(replay, HttpStatusCode.Created)).GetRawText());
+
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var conflict = await Json(await Create(shop, "k-1", Body("o-1", amount: "30")), HttpStatusCode.Conflict);
+        Assert.Contains("different request", conflict.GetProperty("detail").GetString());
+    }
+
+    [Theory]
+    [InlineData("1.0000001", "USDT", "tron", "amount")]
+    [InlineData("1", "DOGE", "tron", "asset")]
+    [InlineData("1", "USDT", "bitcoin", "asset")]
+    public async Task Bad_payments_are_validation_problems(string amount, string asset, string chain, string field)
+    {
+        var (_, shop) = await MerchantAsync();
+        var problem = await Json(await Create(shop, "k-bad", Body("o-bad", amount, asset, chain)), HttpStatusCode.BadRequest);
+        Assert.True(problem.GetProperty("errors").TryGetProperty(field, out _), problem.GetRawText());
+        var list = await Json(await shop.SendAsync(HttpMethod.Get, "/v1/payments"), HttpStatusCode.OK);
+        Assert.Equal(0, list.GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task An_amount_as_a_json_number_is_refused()
+    {
+        var (_, shop) = await MerchantAsync();
+        var response = await Create(shop, "k-num", """{"merchantOrderId":"o-n","amount":12.5,"asset":"USDT","chain":"tron"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Another_merchants_payment_is_404()
+    {
+        var (_, shop) = await MerchantAsync();
+        var (_, other) = await MerchantAsync();
+        var id = (await Json(await Create(shop, "k-1", Body("o-1")), HttpStatusCode.Created)).GetProperty("id").GetString();
+        Assert.Equal(HttpStatusCode.NotFound, (await other.SendAsync(HttpMethod.Get, $"/v1/payments/{id}")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Two_concurrent_creates_with_one_order_id_give_one_payment()
+    {
+        var (_, shop) = await MerchantAsync();
+        var responses = await Task.WhenAll(Create(shop, "race-a", Body("o-race", "1")), Create(shop, "race-b", Body("o-race", "2")));
+        Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Conflict], responses.Select(r => r.StatusCode).Order());
+    }
+
+    [Fact]
+    public async Task Deposit_addresses_are_the_ones_molly_keys_derive_gives()
+    {
+        var (_, shop) = await MerchantAsync();
+        const int count = 300;
+        var addresses = new List<string>();
+        for (var i = 0; i < count; i++)
+            addresses.Add((await Json(await Create(shop, $"k-{i}", Body($"o-{i}", chain: "tron")), HttpStatusCode.Created)).GetProperty("address").GetString()!);
+
+        // Other tests of this class may have allocated tron indexes first: derive a generous range and find ours as one run.
+        var output = new StringWriter();
+        var exit = MollyCli.Run(["keys", "derive", "--chain", "tron", "--network", "mainnet", "--mnemonic", _factory.DevMnemonic(),
+            "--from", "0", "--count", (count + 100).ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"], output, TextWriter.Null, showProgress: false);
+        Assert.Equal(0, exit);
+        var derived = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("address").GetString()!).ToList();
+        var first = derived.IndexOf(addresses[0]);
+        Assert.True(first >= 0, "The first deposit address is not among the derived ones.");
+        Assert.Equal(derived.Skip(first).Take(count), addresses);
+    }
+
+    [Fact]
+    public async Task Pages_walk_every_payment_once_under_concurrent_inserts()
+    {
+        var (_, shop) = await MerchantAsync();
+        var before = new List<string>();
+        for (var i = 0; i < 12; i++)
+            before.Add((await Json(await Create(shop, $"p-{i}", Body($"p-{i}")), HttpStatusCode.Created)).GetProperty("id").GetString()!);
+
+        var inserts = Task.Run(async () =>
+        {
+            for (var i = 0; i < 8; i++) await Create(shop, $"late-{i}", Body($"late-{i}"));
+        });
+        var seen = new List<string>();
+        string? cursor = null;
+        do
+        {
+            var path = "/v1/payments?limit=5" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor));
+            var page = await Json(await shop.SendAsync(HttpMethod.Get, path), HttpStatusCode.OK);
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetString()!));
+            cursor = page.TryGetProperty("nextCursor", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+        } while (cursor is not null);
+        await inserts;
+        Assert.Equal(seen.Count, seen.Distinct().Count());
+        Assert.Empty(before.Except(seen));
+
+        var bad = await Json(await shop.SendAsync(HttpMethod.Get, "/v1/payments?status=nope&limit=500"), HttpStatusCode.BadRequest);
+        Assert.True(bad.GetProperty("errors").TryGetProperty("status", out _));
+        Assert.True(bad.GetProperty("errors").TryGetProperty("limit", out _));
+    }
+
+    [Fact]
+    public async Task Accepted_assets_are_per_merchant()
+    {
+        var (merchantId, shop) = await MerchantAsync();
+        var put = await _admin.SendAsync(HttpMethod.Put, $"/v1/admin/merchants/{merchantId}/settings",
+            """{"acceptedAssets":["BTC@bitcoin"],"underpaymentToleranceBps":50,"plan":"standard"}""");
+        Assert.Equal(HttpStatusCode.NoContent, put.StatusCode);
+        var refused = await Json(await Create(shop, "k-usdt", Body("o-usdt")), HttpStatusCode.BadRequest);
+        Assert.Contains("does not accept USDT@tron", refused.GetProperty("errors").GetProperty("asset")[0].GetString());
+        var btc = await Json(await Create(shop, "k-btc", Body("o-btc", "0.001", "BTC", "bitcoin")), HttpStatusCode.Created);
+        Assert.StartsWith("bitcoin:", btc.GetProperty("paymentUri").GetString());
+
+        var unknown = await _admin.SendAsync(HttpMethod.Put, $"/v1/admin/merchants/{merchantId}/settings", """{"acceptedAssets":["XRP@ripple"]}""");
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_openapi_document_lists_every_payment_endpoint_and_its_errors()
+    {
+        var doc = await Json(await _http.GetAsync("/openapi/v1.json"), HttpStatusCode.OK);
+        var paths = doc.GetProperty("paths");
+        Assert.True(paths.GetProperty("/v1/payments").TryGetProperty("post", out var post));
+        Assert.True(post.GetProperty("responses").TryGetProperty("409", out _));
+        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+        Assert.True(paths.GetProperty("/v1/payments").TryGetProperty("get", out _));
+        Assert.True(paths.GetProperty("/v1/payments/{id}").TryGetProperty("get", out _));
+        Assert.True(paths.TryGetProperty("/v1/admin/merchants", out _));
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("PaymentView", out _));
+    }
+
+    [Theory]
+    [InlineData("health.json", HttpStatusCode.OK)]
+    [InlineData("payments-create.json", HttpStatusCode.Created)]
+    [InlineData("payments-create-bad-decimals.json", HttpStatusCode.BadRequest)]
+    [InlineData("payments-get.json", HttpStatusCode.NotFound)]
+    [InlineData("payments-list.json", HttpStatusCode.OK)]
+    public async Task Each_api_gateway_sample_event_is_answered(string sample, HttpStatusCode expected)
+    {
+        // What the Lambda Web Adapter does with an API Gateway HTTP API (v2) event: method, raw path and query, headers, body.
+        var e = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "events-samples", "api", sample))).RootElement;
+        var method = new HttpMethod(e.GetProperty("requestContext").GetProperty("http").GetProperty("method").GetString()!);
+        var query = e.GetProperty("rawQueryString").GetString();
+        var path = e.GetProperty("rawPath").GetString() + (string.IsNullOrEmpty(query) ? "" : "?" + query);
+        var body = e.TryGetProperty("body", out var b) ? b.GetString() : null;
+        var (_, shop) = await MerchantAsync();
+        var request = e.GetProperty("headers").TryGetProperty("molly-key-id", out _) ? shop.Build(method, path, body) : new HttpRequestMessage(method, path);
+        foreach (var h in e.GetProperty("headers").EnumerateObject())
+            if (!h.Name.StartsWith("molly-", StringComparison.Ordinal) && h.Name is not ("content-type" or "host"))
+                request.Headers.TryAddWithoutValidation(h.Name, h.Value.GetString());
+        var response = await _http.SendAsync(request);
+        Assert.True(expected == response.StatusCode, $"{sample}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+    }
+}
+
+public sealed class PaymentsApiTests_SqliteStore(SqlitePaymentsFactory f) : PaymentsApiTests<SqlitePaymentsFactory>(f);
+
+public sealed class PaymentsApiTests_DynamoDbLocalStore(DynamoDbLocalPaymentsFactory f) : PaymentsApiTests<DynamoDbLocalPaymentsFactory>(f);
+
+public sealed class RateLimitTests(ThrottledPaymentsFactory factory) : IClassFixture<ThrottledPaymentsFactory>
+{
+    [Fact]
+    public async Task Beyond_its_plan_a_merchant_gets_429_with_retry_after_and_vip_gets_its_own_plan()
+    {
+        var http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        var admin = new SignedClient(http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+        var merchant = (await (await admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", """{"name":"Busy shop"}"""))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var key = (await (await admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys"))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        var shop = new SignedClient(http, key.KeyId, key.Secret, factory.Clock.GetUtcNow);
+
+        var statuses = new List<HttpStatusCode>();
+        HttpResponseMessage? limited = null;
+        for (var i = 0; i < 4; i++)
+        {
+            var r = await shop.SendAsync(HttpMethod.Get, $"/v1/payments?limit={i + 1}"); // distinct requests: the same signature twice is a replay
+            statuses.Add(r.StatusCode);
+            if (r.StatusCode == HttpStatusCode.TooManyRequests) limited = r;
+        }
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
+        Assert.True(int.Parse(limited!.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
+        Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
+
+        var vip = await admin.SendAsync(HttpMethod.Put, $"/v1/admin/merchants/{merchant.Id}/settings",
+            """{"acceptedAssets":["USDT@tron"],"plan":"vip"}""");
+        Assert.Equal(HttpStatusCode.NoContent, vip.StatusCode);
+        for (var i = 0; i < 10; i++)
+            Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, $"/v1/payments?limit={i + 10}")).StatusCode);
+    }
+}
