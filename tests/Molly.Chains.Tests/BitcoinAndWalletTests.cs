@@ -149,6 +149,7 @@ public class CliTests
         Assert.True(code == 0, err);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(2, lines.Count);
+        Assert.Contains("\"path\":\"m/84'/0'/0'/0/0\"", output);
         var expected = v.GetProperty("addresses").EnumerateArray().Take(2).ToList();
         for (var i = 0; i < 2; i++)
         {
