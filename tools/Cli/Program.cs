@@ -1,1 +1,1 @@
-return 0;
+return Molly.Cli.MollyCli.Run(args, Console.Out, Console.Error);

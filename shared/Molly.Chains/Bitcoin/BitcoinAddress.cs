@@ -69,5 +69,9 @@ public sealed record BitcoinAddress
         return true;
     }
 
+    public bool Equals(BitcoinAddress? other) => other is not null && other.Value == Value && other.Network == Network;
+
+    public override int GetHashCode() => HashCode.Combine(Value, Network);
+
     public override string ToString() => Value;
 }
