@@ -124,7 +124,7 @@ public sealed class Update
                 case UpdateActionKind.Add:
                     var existing = next[a.Name];
                     if (!existing.IsNull && existing.Kind != AttributeKind.Number)
-                        throw new InvalidOperationException($"Cannot add to non-numeric attribute '{a.Name}'.");
+                        throw new ArgumentException($"Cannot add to attribute '{a.Name}' of item {key}: it holds {existing.Kind}, not a number.", nameof(current));
                     var sum = (existing.IsNull ? BigInteger.Zero : existing.AsNumber()) + a.Value.AsNumber();
                     next[a.Name] = AttributeValue.Number(sum);
                     break;

@@ -1,0 +1,95 @@
+using Microsoft.Data.Sqlite;
+
+namespace Molly.Storage.Sqlite;
+
+/// <summary>The tables of the SQLite item store and the pragmas every connection gets.</summary>
+internal static class SqliteSchema
+{
+    public const int Version = 1;
+
+    /// <summary>Index column prefix for an index name of <see cref="KeyNames.Indexes"/> ("GSI1" -> "gsi1").</summary>
+    public static string IndexColumnPrefix(string index)
+    {
+        for (var i = 0; i < KeyNames.Indexes.Count; i++)
+            if (string.Equals(KeyNames.Indexes[i], index, StringComparison.Ordinal)) return "gsi" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        throw new ArgumentException($"Unknown index '{index}'; the store has {string.Join(", ", KeyNames.Indexes)}.", nameof(index));
+    }
+
+    // Keys are TEXT with the default BINARY collation: SQLite compares them as UTF-8 bytes, which is DynamoDB's order.
+    // The table is WITHOUT ROWID, so each index implicitly ends with (pk, sk): index queries page on (gsiNsk, pk, sk).
+    private const string CreateSql = """
+        CREATE TABLE IF NOT EXISTS items (
+            pk TEXT NOT NULL,
+            sk TEXT NOT NULL,
+            attrs TEXT NOT NULL,
+            gsi1pk TEXT, gsi1sk TEXT,
+            gsi2pk TEXT, gsi2sk TEXT,
+            gsi3pk TEXT, gsi3sk TEXT,
+            PRIMARY KEY (pk, sk)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk) WHERE gsi3pk IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS changes (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            pk TEXT NOT NULL,
+            sk TEXT NOT NULL,
+            kind INTEGER NOT NULL,
+            old_image TEXT,
+            new_image TEXT,
+            committed_at INTEGER NOT NULL
+        );
+        """;
+
+    /// <summary>Sets the writer's pragmas and creates or checks the schema.</summary>
+    public static void InitializeWriter(SqliteConnection connection, TimeSpan busyTimeout)
+    {
+        Exec(connection, "PRAGMA journal_mode=WAL;");
+        var mode = Scalar(connection, "PRAGMA journal_mode;");
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"The SQLite store needs WAL journaling; the file reports '{mode}'.");
+        // FULL: the WAL is fsynced at every commit, so an acknowledged write survives power loss.
+        Exec(connection, "PRAGMA synchronous=FULL;");
+        SetBusyTimeout(connection, busyTimeout);
+        Exec(connection, "PRAGMA foreign_keys=OFF;");
+
+        var version = long.Parse(Scalar(connection, "PRAGMA user_version;") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
+        if (version > Version)
+            throw new InvalidOperationException($"The database has schema version {version}; this build knows up to {Version}.");
+        Exec(connection, "BEGIN IMMEDIATE;");
+        try
+        {
+            Exec(connection, CreateSql);
+            Exec(connection, $"PRAGMA user_version={Version};");
+            Exec(connection, "COMMIT;");
+        }
+        catch
+        {
+            Exec(connection, "ROLLBACK;");
+            throw;
+        }
+    }
+
+    public static void InitializeReader(SqliteConnection connection, TimeSpan busyTimeout)
+    {
+        SetBusyTimeout(connection, busyTimeout);
+        Exec(connection, "PRAGMA query_only=1;");
+    }
+
+    private static void SetBusyTimeout(SqliteConnection connection, TimeSpan busyTimeout) =>
+        Exec(connection, $"PRAGMA busy_timeout={(long)busyTimeout.TotalMilliseconds};");
+
+    public static void Exec(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    private static string? Scalar(SqliteConnection connection, string sql)
+    {
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToString(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
