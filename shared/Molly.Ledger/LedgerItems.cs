@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Molly.Storage;
+
+namespace Molly.Ledger;
+
+/// <summary>
+/// The ledger's keys in the single table.
+/// <list type="table">
+/// <item><c>ledger#acct#{account}</c> / <c>meta</c>: the account (immutable); GSI1 <c>ledger#owner#{owner}</c> / <c>{asset}#{kind}</c>.</item>
+/// <item><c>ledger#acct#{account}</c> / <c>bal#{shard:000}</c>: one balance shard: dpe, dpo, cpe, cpo and the derived limits
+///   <c>dnet</c> = cpo - dpo - dpe and <c>cnet</c> = dpo - cpo - cpe, kept in the same update so a condition can test them.</item>
+/// <item><c>ledger#xfer#{id}</c> / <c>xfer</c>: a transfer, post or void. GSI2 <c>ledger#hist#{debit}#{shard}</c> and GSI3
+///   <c>ledger#hist#{credit}#{shard}</c>, both sorted by <c>{ticks:D19}#{id}</c>: the account history. An open pending transfer
+///   is also in GSI1 <c>ledger#expiry#{partition}</c> / <c>{expiresTicks:D19}#{id}</c> (a sparse index: removed on resolution).</item>
+/// <item><c>outbox#ledger#{id}</c> / <c>ledger</c> (or <c>expired</c>): the outbox event written in the same transaction.</item>
+/// <item><c>ledger#fee#{merchant}</c> / <c>{asset}</c>: a merchant's fee.</item>
+/// </list>
+/// </summary>
+internal static class LedgerItems
+{
+    public const string AccountPrefix = "ledger#acct#";
+    public const string TransferPrefix = "ledger#xfer#";
+    public const string HistoryPrefix = "ledger#hist#";
+    public const string ExpiryPrefix = "ledger#expiry#";
+    public const string OutboxPrefix = "outbox#ledger#";
+
+    public static ItemKey AccountKey(AccountId id) => new(AccountPrefix + id, "meta");
+
+    public static ItemKey ShardKey(AccountId id, int shard) => new(AccountPrefix + id, "bal#" + shard.ToString("D3", CultureInfo.InvariantCulture));
+
+    public static ItemKey TransferKey(TransferId id) => new(TransferPrefix + id.Value, "xfer");
+
+    public static ItemKey FeeKey(string merchant, string asset) => new("ledger#fee#" + merchant, asset);
+
+    public static string HistoryPartition(AccountId id, int shard) => HistoryPrefix + id + "#" + shard.ToString(CultureInfo.InvariantCulture);
+
+    public static string ExpiryPartition(int partition) => ExpiryPrefix + partition.ToString(CultureInfo.InvariantCulture);
+
+    public static string SortKey(long ticks, TransferId id) => ticks.ToString("D19", CultureInfo.InvariantCulture) + "#" + id.Value;
+
+    // Balance attribute names.
+    public const string Dpe = "dpe", Dpo = "dpo", Cpe = "cpe", Cpo = "cpo", Dnet = "dnet", Cnet = "cnet";
+
+    public static Item NewAccount(Account a)
+    {
+        var item = new Item(AccountKey(a.Id))
+        {
+            { "type", "ledger_account" },
+            { "owner", a.Id.Owner },
+            { "asset", a.Id.Asset },
+            { "kind", a.Id.Kind.Name() },
+            { "flags", (long)a.Flags },
+            { "shards", a.Shards },
+            { "ts", a.CreatedAt.UtcTicks },
+            { "GSI1PK", "ledger#owner#" + a.Id.Owner },
+            { "GSI1SK", a.Id.Asset + "#" + a.Id.Kind.Name() },
+        };
+        return item;
+    }
+
+    public static Item NewShard(AccountId id, int shard)
+    {
+        var item = new Item(ShardKey(id, shard)) { { "type", "ledger_balance" }, { "asset", id.Asset } };
+        foreach (var n in (string[])[Dpe, Dpo, Cpe, Cpo, Dnet, Cnet]) item[n] = BigInteger.Zero;
+        return item;
+    }
+
+    public static Account ReadAccount(Item item) => new(
+        AccountId.Parse(item.PK[AccountPrefix.Length..]),
+        (AccountFlags)item.GetInt64("flags")!.Value,
+        (int)item.GetInt64("shards")!.Value,
+        new DateTimeOffset(item.GetInt64("ts")!.Value, TimeSpan.Zero));
+
+    public static Item WriteTransfer(Transfer t)
+    {
+        var ticks = t.Timestamp.UtcTicks;
+        var item = new Item(TransferKey(t.Id))
+        {
+            { "type", "ledger_transfer" },
+            { "kind", t.Kind.ToString() },
+            { "dr", t.Debit.ToString() },
+            { "cr", t.Credit.ToString() },
+            { "amt", t.Amount },
+            { "asset", t.Asset },
+            { "code", (long)t.Code },
+            { "ts", ticks },
+            { "dsh", t.DebitShard },
+            { "csh", t.CreditShard },
+            { "GSI2PK", HistoryPartition(t.Debit, t.DebitShard) },
+            { "GSI2SK", SortKey(ticks, t.Id) },
+            { "GSI3PK", HistoryPartition(t.Credit, t.CreditShard) },
+            { "GSI3SK", SortKey(ticks, t.Id) },
+        };
+        if (t.UserData is not null) item["ud"] = t.UserData;
+        if (t.PendingId is { } pid) item["pid"] = pid.Value;
+        if (t.Timeout is { } to) item["timeout"] = to.Ticks;
+        if (t.ExpiresAt is { } exp) item["exp"] = exp.UtcTicks;
+        if (t.State != PendingState.None) item["state"] = t.State.ToString();
+        if (t.RequestedAmount is { } ramt) item["ramt"] = ramt;
+        return item;
+    }
+
+    public static Transfer ReadTransfer(Item item) => new(
+        TransferId.Parse(item.PK[TransferPrefix.Length..]),
+        Enum.Parse<TransferKind>(item.RequireString("kind")),
+        AccountId.Parse(item.RequireString("dr")),
+        AccountId.Parse(item.RequireString("cr")),
+        item.RequireNumber("amt"),
+        item.RequireString("asset"),
+        (ushort)item.GetInt64("code")!.Value,
+        item.GetString("ud"),
+        new DateTimeOffset(item.GetInt64("ts")!.Value, TimeSpan.Zero),
+        item.GetString("pid") is { } pid ? TransferId.Parse(pid) : null,
+        item.GetInt64("timeout") is { } to ? TimeSpan.FromTicks(to) : null,
+        item.GetInt64("exp") is { } exp ? new DateTimeOffset(exp, TimeSpan.Zero) : null,
+        item.GetString("state") is { } st ? Enum.Parse<PendingState>(st) : PendingState.None,
+        item.GetNumber("ramt"),
+        (int)item.GetInt64("dsh")!.Value,
+        (int)item.GetInt64("csh")!.Value);
+
+    public static Item Outbox(Transfer t, string eventType, string sortKey, DateTimeOffset at)
+    {
+        var ev = new LedgerEventV1(eventType, t.Id.Value, t.Kind.ToString(), t.Debit.ToString(), t.Credit.ToString(),
+            t.Amount.ToString(CultureInfo.InvariantCulture), t.Asset, t.Code, t.UserData, t.PendingId?.Value, at);
+        return new Item(OutboxPrefix + t.Id.Value, sortKey)
+        {
+            { "type", eventType },
+            { "ts", at.UtcTicks },
+            { "body", JsonSerializer.Serialize(ev, LedgerJson.Default.LedgerEventV1) },
+        };
+    }
+}
+
+/// <summary>The outbox event of a ledger change: <c>LedgerTransferCreatedV1</c>, <c>LedgerPendingPostedV1</c>,
+/// <c>LedgerPendingVoidedV1</c> or <c>LedgerPendingExpiredV1</c>. Amounts are decimal strings of base units.</summary>
+public sealed record LedgerEventV1(
+    string Type,
+    string TransferId,
+    string Kind,
+    string Debit,
+    string Credit,
+    string Amount,
+    string Asset,
+    ushort Code,
+    string? UserData,
+    string? PendingId,
+    DateTimeOffset At);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LedgerEventV1))]
+public sealed partial class LedgerJson : JsonSerializerContext;

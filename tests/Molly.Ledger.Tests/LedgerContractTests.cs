@@ -1,0 +1,423 @@
+using System.Numerics;
+using FsCheck;
+using FsCheck.Fluent;
+using Molly.Storage;
+using static Molly.Ledger.Tests.Chart;
+
+namespace Molly.Ledger.Tests;
+
+/// <summary>The ledger's behaviour, run unchanged on every store (subclasses name the store).</summary>
+public abstract class LedgerContractTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private readonly IStoreFactory _factory;
+    protected ManualTimeProvider Time { get; } = new(Start);
+
+    protected LedgerContractTests(IStoreFactory factory) => _factory = factory;
+
+    /// <summary>Random cases per property run (DynamoDB Local is slower).</summary>
+    protected abstract int PropertyCases { get; }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync() => await _factory.DisposeAsync();
+
+    private async Task<(Ledger Ledger, IItemStore Store)> NewLedgerAsync(ManualTimeProvider? time = null)
+    {
+        var store = await _factory.CreateAsync();
+        var ledger = new Ledger(store, time ?? Time);
+        await Chart.CreateAsync(ledger);
+        return (ledger, store);
+    }
+
+    private static TransferId Id(string s) => TransferId.Parse(s);
+
+    private static CreateTransfer Pay(string id, AccountId from, AccountId to, BigInteger amount, bool pending = false, TimeSpan? timeout = null) =>
+        new(Id(id), from, to, amount, from.Asset, 1, null, pending, timeout);
+
+    // ------------------------------------------------------------ basics and bad input
+
+    [Fact]
+    public async Task Single_phase_transfer_moves_posted_balances_and_writes_outbox_in_same_transaction()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("t1", InFlight("USDT"), Merchant2("USDT"), 1_000_000)));
+        var m = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
+        var d = (await ledger.GetBalanceAsync(InFlight("USDT")))!;
+        Assert.Equal(new BigInteger(1_000_000), m.CreditsPosted);
+        Assert.Equal(new BigInteger(1_000_000), d.DebitsPosted);
+        var outbox = await store.GetAsync(new ItemKey("outbox#ledger#t1", "ledger"));
+        Assert.NotNull(outbox);
+        Assert.Equal("LedgerTransferCreatedV1", outbox!.GetString("type"));
+        Assert.Contains("\"amount\":\"1000000\"", outbox.GetString("body"));
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_a_precise_reason_and_changes_nothing()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("fund", InFlight("USDT"), Merchant2("USDT"), 100)));
+        var before = await AssertInvariantsAsync(ledger);
+        var unknown = AccountId.Create("nobody", "USDT", AccountKind.MerchantAvailable);
+        var cases = new (TransferCommand Command, TransferResult Expected)[]
+        {
+            (Pay("b1", unknown, Merchant2("USDT"), 5), TransferResult.DebitAccountNotFound),
+            (Pay("b2", InFlight("USDT"), unknown, 5), TransferResult.CreditAccountNotFound),
+            (Pay("b3", InFlight("USDT"), Merchant2("USDT"), 0), TransferResult.AmountMustNotBeZero),
+            (Pay("b4", InFlight("USDT"), Merchant2("USDT"), -5), TransferResult.AmountMustNotBeNegative),
+            (Pay("b5", InFlight("USDT"), Merchant2("ETH"), 5), TransferResult.AccountsMustHaveTheSameAsset),
+            (new CreateTransfer(Id("b6"), InFlight("USDT"), Merchant2("USDT"), 5, "ETH", 1), TransferResult.TransferMustHaveTheSameAssetAsAccounts),
+            (new CreateTransfer(Id("b7"), InFlight("USDT"), Merchant2("USDT"), 5, "USDT", 0), TransferResult.CodeMustNotBeZero),
+            (Pay("b8", Merchant2("USDT"), Merchant2("USDT"), 5), TransferResult.AccountsMustBeDifferent),
+            (Pay("b9", Merchant2("USDT"), Suspense("USDT"), 101), TransferResult.ExceedsCredits),
+            (Pay("b10", Suspense("USDT"), Hot("USDT"), 1), TransferResult.ExceedsDebits),
+            (Pay("b11", InFlight("USDT"), Merchant2("USDT"), 5, timeout: TimeSpan.FromSeconds(1)), TransferResult.TimeoutReservedForPendingTransfer),
+            (new PostPending(Id("b12"), Id("no-such-pending")), TransferResult.PendingTransferNotFound),
+            (new PostPending(Id("b13"), Id("fund")), TransferResult.PendingTransferNotPending),
+            (new VoidPending(Id("b14"), Id("fund")), TransferResult.PendingTransferNotPending),
+        };
+        foreach (var (command, expected) in cases)
+        {
+            Assert.Equal(expected, await ledger.SubmitAsync(command));
+            Assert.Null(await ledger.GetTransferAsync(command.Id));
+            Assert.Null(await store.GetAsync(new ItemKey("outbox#ledger#" + command.Id, "ledger")));
+        }
+        var after = await AssertInvariantsAsync(ledger);
+        Assert.Equal(before, after);
+    }
+
+    [Fact]
+    public async Task Retry_with_same_fields_is_Exists_and_with_different_fields_names_the_field()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        var t = Pay("r1", InFlight("USDT"), Merchant2("USDT"), 50);
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(t));
+        Assert.Equal(TransferResult.Exists, await ledger.SubmitAsync(t));
+        Assert.Equal(TransferResult.ExistsWithDifferentAmount, await ledger.SubmitAsync(t with { Amount = 51 }));
+        Assert.Equal(TransferResult.ExistsWithDifferentCreditAccount, await ledger.SubmitAsync(t with { Credit = Merchant("USDT") }));
+        Assert.Equal(TransferResult.ExistsWithDifferentDebitAccount, await ledger.SubmitAsync(t with { Debit = Suspense("USDT") }));
+        Assert.Equal(TransferResult.ExistsWithDifferentCode, await ledger.SubmitAsync(t with { Code = 9 }));
+        Assert.Equal(TransferResult.ExistsWithDifferentUserData, await ledger.SubmitAsync(t with { UserData = "x" }));
+        Assert.Equal(TransferResult.ExistsWithDifferentKind, await ledger.SubmitAsync(t with { Pending = true }));
+        Assert.Equal(new BigInteger(50), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+    }
+
+    // ------------------------------------------------------------ two-phase
+
+    [Fact]
+    public async Task Pending_reserves_then_partial_post_releases_the_rest()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        await ledger.SubmitAsync(Pay("f", InFlight("USDT"), Merchant2("USDT"), 100));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("p1", Merchant2("USDT"), Suspense("USDT"), 80, pending: true)));
+        var m = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
+        Assert.Equal(new BigInteger(80), m.DebitsPending);
+        Assert.Equal(TransferResult.ExceedsCredits, await ledger.SubmitAsync(Pay("p2", Merchant2("USDT"), Suspense("USDT"), 21, pending: true)));
+        Assert.Equal(TransferResult.ExceedsPendingTransferAmount, await ledger.SubmitAsync(new PostPending(Id("post1"), Id("p1"), 81)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(new PostPending(Id("post1"), Id("p1"), 60)));
+        Assert.Equal(TransferResult.Exists, await ledger.SubmitAsync(new PostPending(Id("post1"), Id("p1"), 60)));
+        Assert.Equal(TransferResult.ExistsWithDifferentAmount, await ledger.SubmitAsync(new PostPending(Id("post1"), Id("p1"), 61)));
+        Assert.Equal(TransferResult.PendingTransferAlreadyPosted, await ledger.SubmitAsync(new PostPending(Id("post2"), Id("p1"))));
+        Assert.Equal(TransferResult.PendingTransferAlreadyPosted, await ledger.SubmitAsync(new VoidPending(Id("void1"), Id("p1"))));
+        m = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
+        Assert.Equal(BigInteger.Zero, m.DebitsPending);
+        Assert.Equal(new BigInteger(60), m.DebitsPosted);
+        Assert.Equal(PendingState.Posted, (await ledger.GetTransferAsync(Id("p1")))!.State);
+        await AssertInvariantsAsync(ledger);
+    }
+
+    [Fact]
+    public async Task Void_releases_and_a_voided_pending_cannot_be_posted()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        await ledger.SubmitAsync(Pay("f", InFlight("USDT"), Merchant2("USDT"), 100));
+        await ledger.SubmitAsync(Pay("p1", Merchant2("USDT"), Suspense("USDT"), 100, pending: true));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(new VoidPending(Id("v1"), Id("p1"))));
+        var before = await AssertInvariantsAsync(ledger);
+        Assert.Equal(BigInteger.Zero, before[Merchant2("USDT")].DebitsPending);
+        Assert.Equal(TransferResult.PendingTransferAlreadyVoided, await ledger.SubmitAsync(new PostPending(Id("x1"), Id("p1"))));
+        Assert.Equal(before, await AssertInvariantsAsync(ledger));
+    }
+
+    [Fact]
+    public async Task Expired_pending_is_released_lazily_on_post_and_cannot_be_posted()
+    {
+        var time = new ManualTimeProvider(Start);
+        var (ledger, _) = await NewLedgerAsync(time);
+        await ledger.SubmitAsync(Pay("f", InFlight("USDT"), Merchant2("USDT"), 100));
+        await ledger.SubmitAsync(Pay("p1", Merchant2("USDT"), Suspense("USDT"), 70, pending: true, timeout: TimeSpan.FromMinutes(5)));
+        time.Advance(TimeSpan.FromMinutes(4));
+        Assert.Equal(PendingState.Pending, (await ledger.GetTransferAsync(Id("p1")))!.State);
+        time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(TransferResult.PendingTransferExpired, await ledger.SubmitAsync(new PostPending(Id("x1"), Id("p1"))));
+        Assert.Null(await ledger.GetTransferAsync(Id("x1")));
+        var b = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
+        Assert.Equal(BigInteger.Zero, b.DebitsPending);
+        Assert.Equal(PendingState.Expired, (await ledger.GetTransferAsync(Id("p1")))!.State);
+        Assert.Equal(TransferResult.PendingTransferExpired, await ledger.SubmitAsync(new VoidPending(Id("x2"), Id("p1"))));
+        await AssertInvariantsAsync(ledger);
+    }
+
+    [Fact]
+    public async Task Sweep_expires_through_the_index_only_what_is_due()
+    {
+        var time = new ManualTimeProvider(Start);
+        var (ledger, _) = await NewLedgerAsync(time);
+        await ledger.SubmitAsync(Pay("f", InFlight("USDT"), Merchant2("USDT"), 1000));
+        for (var i = 0; i < 6; i++)
+            Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay($"p{i}", Merchant2("USDT"), Suspense("USDT"), 10, pending: true, timeout: TimeSpan.FromMinutes(i < 4 ? 1 : 60))));
+        await ledger.SubmitAsync(Pay("forever", Merchant2("USDT"), Suspense("USDT"), 10, pending: true));
+        Assert.Equal(0, await ledger.ExpirePendingAsync());
+        time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(new VoidPending(Id("v0"), Id("p5"))));
+        Assert.Equal(4, await ledger.ExpirePendingAsync());
+        Assert.Equal(0, await ledger.ExpirePendingAsync());
+        var b = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
+        Assert.Equal(new BigInteger(20), b.DebitsPending); // p4 (not due) and "forever"
+        time.Advance(TimeSpan.FromDays(365));
+        Assert.Equal(1, await ledger.ExpirePendingAsync());
+        await AssertInvariantsAsync(ledger);
+    }
+
+    // ------------------------------------------------------------ linked batches, sharding, history, fees
+
+    [Fact]
+    public async Task Linked_batch_fails_as_a_whole_naming_the_failing_transfer()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        await ledger.SubmitAsync(Pay("f", InFlight("USDT"), Merchant2("USDT"), 100));
+        var before = await AssertInvariantsAsync(ledger);
+        var results = await ledger.SubmitAsync([
+            Pay("l1", Merchant2("USDT"), Suspense("USDT"), 60),
+            Pay("l2", InFlight("USDT"), Merchant2("USDT"), 10),
+            Pay("l3", Merchant2("USDT"), Suspense("USDT"), 51),
+        ]);
+        Assert.Equal([TransferResult.LinkedEventFailed, TransferResult.LinkedEventFailed, TransferResult.ExceedsCredits], results);
+        Assert.Equal(before, await AssertInvariantsAsync(ledger));
+        // In order: the credit of l2 makes room for l3.
+        results = await ledger.SubmitAsync([
+            Pay("k1", Merchant2("USDT"), Suspense("USDT"), 60),
+            Pay("k2", InFlight("USDT"), Merchant2("USDT"), 10),
+            Pay("k3", Merchant2("USDT"), Suspense("USDT"), 50),
+        ]);
+        Assert.All(results, r => Assert.Equal(TransferResult.Ok, r));
+        Assert.All(await ledger.SubmitAsync([Pay("k1", Merchant2("USDT"), Suspense("USDT"), 60), Pay("k2", InFlight("USDT"), Merchant2("USDT"), 10)]),
+            r => Assert.Equal(TransferResult.Exists, r));
+        var many = Enumerable.Range(0, 60).Select(i => (TransferCommand)Pay($"big{i}", InFlight("USDT"), Merchant2("USDT"), 1)).ToList();
+        Assert.All(await ledger.SubmitAsync(many), r => Assert.Equal(TransferResult.LinkedBatchTooLarge, r));
+        await AssertInvariantsAsync(ledger);
+    }
+
+    [Fact]
+    public async Task Sharded_account_spreads_credits_and_a_debit_larger_than_any_shard_consolidates()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        for (var i = 0; i < 16; i++)
+            Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay($"c{i}", InFlight("USDT"), Merchant("USDT"), 10)));
+        var used = 0;
+        for (var s = 0; s < 4; s++)
+            if ((await store.GetAsync(new ItemKey("ledger#acct#" + Merchant("USDT"), $"bal#{s:D3}")))!.RequireNumber("cpo") > 0) used++;
+        Assert.True(used >= 2, "credits should spread over shards");
+        Assert.Equal(TransferResult.ExceedsCredits, await ledger.SubmitAsync(Pay("d0", Merchant("USDT"), Suspense("USDT"), 161)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("d1", Merchant("USDT"), Suspense("USDT"), 155)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("d2", Merchant("USDT"), Suspense("USDT"), 5)));
+        Assert.Equal(TransferResult.ExceedsCredits, await ledger.SubmitAsync(Pay("d3", Merchant("USDT"), Suspense("USDT"), 1)));
+        var b = (await ledger.GetBalanceAsync(Merchant("USDT")))!;
+        Assert.Equal(b.CreditsPosted, b.DebitsPosted);
+        await AssertInvariantsAsync(ledger);
+    }
+
+    [Fact]
+    public async Task History_pages_through_every_transfer_of_a_sharded_account_once_in_order()
+    {
+        var time = new ManualTimeProvider(Start);
+        var (ledger, _) = await NewLedgerAsync(time);
+        var expected = new List<string>();
+        for (var i = 0; i < 23; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            var id = $"h{i:D2}";
+            await ledger.SubmitAsync(i % 5 == 4 ? Pay(id, Merchant("USDT"), Suspense("USDT"), 1) : Pay(id, InFlight("USDT"), Merchant("USDT"), 3));
+            expected.Add(id);
+        }
+        await ledger.SubmitAsync(Pay("other", InFlight("USDT"), Merchant2("USDT"), 3));
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await ledger.GetHistoryAsync(Merchant("USDT"), 5, cursor);
+            Assert.True(page.Items.Count <= 5);
+            seen.AddRange(page.Items.Select(t => t.Id.Value));
+            cursor = page.Cursor;
+            pages++;
+        } while (cursor is not null && pages < 20);
+        Assert.Equal(expected, seen);
+        Assert.Throws<ArgumentException>(() => ledger.GetHistoryAsync(Merchant("USDT"), 5, "not-a-cursor").GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public async Task Payment_credit_takes_the_merchant_fee_as_a_linked_transfer()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        await ledger.SetMerchantFeeAsync("m2", "USDT", new MerchantFee(150, 100)); // 1.5% + 100 units
+        var credit = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        Assert.True(credit.Succeeded);
+        // 1_000_033 * 150 / 10_000 = 15_000.495 -> 15_000 (half up), + 100.
+        Assert.Equal(new BigInteger(15_100), credit.Fee);
+        Assert.Equal(new BigInteger(984_933), credit.Net);
+        Assert.Equal(new BigInteger(984_933), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+        Assert.Equal(new BigInteger(15_100), (await ledger.GetBalanceAsync(Fees("USDT")))!.CreditsPosted);
+        var again = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        Assert.All(again.Results, r => Assert.Equal(TransferResult.Exists, r));
+        Assert.Equal(new BigInteger(15_001), new MerchantFee(150, 0).FeeFor(1_000_034)); // .51 rounds up
+        Assert.Equal(new BigInteger(5), new MerchantFee(0, 10).FeeFor(5)); // never above gross
+        await AssertInvariantsAsync(ledger);
+    }
+
+    // ------------------------------------------------------------ concurrency
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public async Task Concurrent_writers_lose_nothing_double_nothing_and_never_overdraw()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        var asset = "USDT";
+        var acked = new System.Collections.Concurrent.ConcurrentBag<CreateTransfer>();
+        var writers = Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var rng = new Random(w);
+            for (var i = 0; i < 25; i++)
+            {
+                // Credits into the merchants and fee account; debits out of them compete for the same balance.
+                var t = rng.Next(4) switch
+                {
+                    0 => Pay($"w{w}-{i}", InFlight(asset), Merchant(asset), rng.Next(1, 20)),
+                    1 => Pay($"w{w}-{i}", Merchant(asset), Suspense(asset), rng.Next(1, 30)),
+                    2 => Pay($"w{w}-{i}", InFlight(asset), Merchant2(asset), rng.Next(1, 20)),
+                    _ => Pay($"w{w}-{i}", Merchant2(asset), Fees(asset), rng.Next(1, 30)),
+                };
+                var r = await ledger.SubmitAsync(t);
+                Assert.True(r is TransferResult.Ok or TransferResult.ExceedsCredits, $"{t.Id}: {r}");
+                if (r == TransferResult.Ok) acked.Add(t);
+                if (rng.Next(5) == 0)
+                {
+                    var again = await ledger.SubmitAsync(t);
+                    if (r == TransferResult.Ok) Assert.Equal(TransferResult.Exists, again);
+                    else if (again == TransferResult.Ok) acked.Add(t); // a credit arrived meanwhile
+                }
+            }
+        })).ToArray();
+        await Task.WhenAll(writers);
+        var balances = await AssertInvariantsAsync(ledger);
+        foreach (var id in All(asset))
+        {
+            var debits = acked.Where(t => t.Debit == id).Aggregate(BigInteger.Zero, (a, t) => a + t.Amount);
+            var credits = acked.Where(t => t.Credit == id).Aggregate(BigInteger.Zero, (a, t) => a + t.Amount);
+            Assert.Equal(debits, balances[id].DebitsPosted);
+            Assert.Equal(credits, balances[id].CreditsPosted);
+        }
+        Assert.Contains(acked, t => t.Debit == Merchant(asset));
+    }
+
+    // ------------------------------------------------------------ properties
+
+    private abstract record Op;
+    private sealed record TransferOp(int Asset, int From, int To, int Amount, bool Pending, int TimeoutMinutes) : Op;
+    private sealed record PostOp(int Which, int Percent) : Op;
+    private sealed record VoidOp(int Which) : Op;
+    private sealed record AdvanceOp(int Minutes) : Op;
+    private sealed record RetryOp(int Which) : Op;
+    private sealed record SweepOp : Op;
+
+    private static Gen<Op> OpGen() => Gen.Frequency(
+        (6, from a in Gen.Choose(0, 1) from f in Gen.Choose(0, 5) from t in Gen.Choose(0, 5) from amt in Gen.Choose(-2, 60)
+            from p in Gen.Elements(false, false, true) from to in Gen.Elements(0, 0, 3, 10)
+            select (Op)new TransferOp(a, f, t, amt, p, p ? to : 0)),
+        (2, from w in Gen.Choose(0, 100) from pc in Gen.Choose(1, 120) select (Op)new PostOp(w, pc)),
+        (1, Gen.Choose(0, 100).Select(w => (Op)new VoidOp(w))),
+        (1, Gen.Choose(1, 8).Select(m => (Op)new AdvanceOp(m))),
+        (2, Gen.Choose(0, 100).Select(w => (Op)new RetryOp(w))),
+        (1, Gen.Constant((Op)new SweepOp())));
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Random_sequences_keep_double_entry_limits_and_replays_harmless()
+    {
+        var gen = Gen.ListOf(OpGen()).Select(l => l.Take(30).ToList());
+        Prop.ForAll(gen.ToArbitrary(), ops => RunSequenceAsync(ops).GetAwaiter().GetResult())
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(PropertyCases));
+    }
+
+    private async Task RunSequenceAsync(List<Op> ops)
+    {
+        var time = new ManualTimeProvider(Start);
+        var (ledger, _) = await NewLedgerAsync(time);
+        var submitted = new List<(TransferCommand Command, TransferResult Result)>();
+        var pendings = new List<TransferId>();
+        var n = 0;
+        foreach (var op in ops)
+        {
+            TransferCommand? cmd = null;
+            switch (op)
+            {
+                case TransferOp t:
+                    var asset = Assets[t.Asset];
+                    var accounts = All(asset).ToArray();
+                    var id = Id($"t{n++}");
+                    cmd = new CreateTransfer(id, accounts[t.From], accounts[t.To], t.Amount, asset, 1, null, t.Pending,
+                        t.TimeoutMinutes > 0 ? TimeSpan.FromMinutes(t.TimeoutMinutes) : null);
+                    break;
+                case PostOp p when pendings.Count > 0:
+                    var pid = pendings[p.Which % pendings.Count];
+                    var pend = await ledger.GetTransferAsync(pid);
+                    cmd = new PostPending(Id($"t{n++}"), pid, p.Percent > 100 ? null : BigInteger.Max(1, pend!.Amount * p.Percent / 100));
+                    break;
+                case VoidOp v when pendings.Count > 0:
+                    cmd = new VoidPending(Id($"t{n++}"), pendings[v.Which % pendings.Count]);
+                    break;
+                case AdvanceOp a:
+                    time.Advance(TimeSpan.FromMinutes(a.Minutes));
+                    break;
+                case SweepOp:
+                    await ledger.ExpirePendingAsync();
+                    break;
+                case RetryOp r when submitted.Count > 0:
+                    var (prev, prevResult) = submitted[r.Which % submitted.Count];
+                    var before = await AssertInvariantsAsync(ledger);
+                    var again = await ledger.SubmitAsync(prev);
+                    if (prevResult == TransferResult.Ok) Assert.Equal(TransferResult.Exists, again);
+                    if (again is TransferResult.Ok)
+                        submitted.Add((prev, again)); // a rejected command may succeed later (e.g. a credit arrived)
+                    else
+                        Assert.Equal(before, await AssertInvariantsAsync(ledger));
+                    break;
+            }
+            if (cmd is null) continue;
+            var snapshot = await AssertInvariantsAsync(ledger);
+            var result = await ledger.SubmitAsync(cmd);
+            submitted.Add((cmd, result));
+            var stored = await ledger.GetTransferAsync(cmd.Id);
+            Assert.Equal(result == TransferResult.Ok, stored is not null);
+            if (result != TransferResult.Ok)
+            {
+                // Nothing written, except that a post/void may have lazily expired its pending transfer.
+                if (result != TransferResult.PendingTransferExpired) Assert.Equal(snapshot, await AssertInvariantsAsync(ledger));
+            }
+            else if (cmd is CreateTransfer { Pending: true }) pendings.Add(cmd.Id);
+            if (cmd is CreateTransfer c && c.Amount <= 0) Assert.NotEqual(TransferResult.Ok, result);
+        }
+        await AssertInvariantsAsync(ledger);
+    }
+}
+
+public sealed class LedgerContractTests_Sqlite() : LedgerContractTests(new SqliteStoreFactory())
+{
+    protected override int PropertyCases => 40;
+}
+
+[Trait("Category", "Slow")]
+public sealed class LedgerContractTests_DynamoDbLocal() : LedgerContractTests(new DynamoDbLocalStoreFactory())
+{
+    protected override int PropertyCases => 8;
+}

@@ -1,0 +1,104 @@
+global using Xunit;
+using System.Numerics;
+using Molly.Storage;
+using Molly.Storage.Sqlite;
+using Molly.Testing;
+
+namespace Molly.Ledger.Tests;
+
+/// <summary>A clock the tests move by hand (Microsoft.Extensions.TimeProvider.Testing is not on this feed).</summary>
+public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
+{
+    private long _ticks = start.UtcTicks;
+
+    public override DateTimeOffset GetUtcNow() => new(Interlocked.Read(ref _ticks), TimeSpan.Zero);
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _ticks, by.Ticks);
+}
+
+/// <summary>Creates a fresh, empty store per call and disposes what it created.</summary>
+public interface IStoreFactory : IAsyncDisposable
+{
+    Task<IItemStore> CreateAsync();
+}
+
+public sealed class SqliteStoreFactory : IStoreFactory
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("molly-ledger-").FullName;
+    private readonly List<SqliteItemStore> _stores = [];
+    private int _n;
+
+    public Task<IItemStore> CreateAsync()
+    {
+        var store = SqliteItemStore.Open(new SqliteItemStoreOptions { Path = Path.Combine(_folder, $"s{Interlocked.Increment(ref _n)}.db") });
+        lock (_stores) _stores.Add(store);
+        return Task.FromResult<IItemStore>(store);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var s in _stores) await s.DisposeAsync();
+        Directory.Delete(_folder, true);
+    }
+}
+
+public sealed class DynamoDbLocalStoreFactory : IStoreFactory
+{
+    public async Task<IItemStore> CreateAsync() => await DynamoDbLocal.Shared.CreateStoreAsync();
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
+
+/// <summary>The chart of accounts the tests use: two assets, a sharded merchant and a sharded fee account.</summary>
+public static class Chart
+{
+    public static readonly string[] Assets = ["USDT", "ETH"];
+
+    public static AccountId Merchant(string asset) => AccountId.Create("m1", asset, AccountKind.MerchantAvailable);
+    public static AccountId Merchant2(string asset) => AccountId.Create("m2", asset, AccountKind.MerchantAvailable);
+    public static AccountId Fees(string asset) => AccountId.Platform(asset, AccountKind.FeeRevenue);
+    public static AccountId Hot(string asset) => AccountId.Platform(asset, AccountKind.HotWallet);
+    public static AccountId InFlight(string asset) => AccountId.Platform(asset, AccountKind.DepositsInFlight);
+    public static AccountId Suspense(string asset) => AccountId.Platform(asset, AccountKind.EquitySuspense);
+
+    public static IEnumerable<AccountId> All(string asset) => [Merchant(asset), Merchant2(asset), Fees(asset), Hot(asset), InFlight(asset), Suspense(asset)];
+
+    public static async Task CreateAsync(Ledger ledger)
+    {
+        foreach (var asset in Assets)
+        {
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(Merchant(asset), shards: 4));
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(Merchant2(asset)));
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(Fees(asset), shards: 2));
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(Hot(asset)));
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(InFlight(asset)));
+            Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(Suspense(asset)));
+        }
+    }
+
+    /// <summary>Double entry: per asset, posted and pending debits equal credits; and no account breaks its limit.</summary>
+    public static async Task<Dictionary<AccountId, Balance>> AssertInvariantsAsync(Ledger ledger)
+    {
+        var all = new Dictionary<AccountId, Balance>();
+        foreach (var asset in Assets)
+        {
+            BigInteger posted = 0, pending = 0;
+            foreach (var id in All(asset))
+            {
+                var account = (await ledger.GetAccountAsync(id))!;
+                var b = (await ledger.GetBalanceAsync(id))!;
+                all[id] = b;
+                posted += b.DebitsPosted - b.CreditsPosted;
+                pending += b.DebitsPending - b.CreditsPending;
+                Assert.True(b.DebitsPending >= 0 && b.CreditsPending >= 0, $"{id} has negative pending amounts");
+                if (account.Flags.HasFlag(AccountFlags.DebitsMustNotExceedCredits))
+                    Assert.True(b.DebitsPosted + b.DebitsPending <= b.CreditsPosted, $"{id} overdrawn: {b}");
+                if (account.Flags.HasFlag(AccountFlags.CreditsMustNotExceedDebits))
+                    Assert.True(b.CreditsPosted + b.CreditsPending <= b.DebitsPosted, $"{id} over-credited: {b}");
+            }
+            Assert.Equal(BigInteger.Zero, posted);
+            Assert.Equal(BigInteger.Zero, pending);
+        }
+        return all;
+    }
+}
