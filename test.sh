@@ -11,6 +11,10 @@ tools/setup.sh
 echo "== build"
 dotnet build Serverless.sln -c Release -nologo -v quiet
 
+echo "== infra: publish the functions, synthesise dev and prod offline, cfn-lint the templates"
+tools/publish-functions.sh
+tools/check-infra.sh
+
 echo "== tests"
 mkdir -p .local/test-results
 rm -f .local/test-results/*.trx
