@@ -20,9 +20,12 @@ public sealed class ManualClock(DateTimeOffset start) : TimeProvider
 /// <summary>The API in-process over a temp data dir, with the store kind given by the subclass.</summary>
 public abstract class ApiFactory : WebApplicationFactory<Program>
 {
-    protected ApiFactory(string storeKind)
+    private readonly IReadOnlyDictionary<string, string> _settings;
+
+    protected ApiFactory(string storeKind, IReadOnlyDictionary<string, string>? settings = null)
     {
         StoreKind = storeKind;
+        _settings = settings ?? new Dictionary<string, string>();
         DataDir = Directory.CreateTempSubdirectory("molly-api-tests-").FullName;
     }
 
@@ -36,6 +39,14 @@ public abstract class ApiFactory : WebApplicationFactory<Program>
         builder.UseSetting("Molly:Store:Kind", StoreKind);
         builder.UseSetting("Molly:Auth:RotationOverlap", "01:00:00");
         builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(Clock));
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        if (StoreKind == "DynamoDb")
+        {
+            // DynamoDB Local (tests/Molly.Testing) on a fresh table, through the same DynamoDbItemStore as on AWS.
+            builder.UseSetting("Molly:Store:TableName", "replaced-by-fixture");
+            builder.ConfigureServices(s => s.AddSingleton<Molly.Storage.IItemStore>(
+                _ => Molly.Testing.DynamoDbLocal.Shared.CreateStoreAsync(Clock).GetAwaiter().GetResult()));
+        }
     }
 
     public AdminCredentialFile AdminCredential()
@@ -57,16 +68,7 @@ public sealed class InMemoryStoreApiFactory() : ApiFactory("Memory");
 public sealed class SqliteStoreApiFactory() : ApiFactory("Sqlite");
 
 /// <summary>DynamoDB Local (tests/Molly.Testing) on a fresh table, through the same DynamoDbItemStore as on AWS.</summary>
-public sealed class DynamoDbLocalStoreApiFactory() : ApiFactory("DynamoDb")
-{
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Molly:Store:TableName", "replaced-by-fixture");
-        builder.ConfigureServices(s => s.AddSingleton<Molly.Storage.IItemStore>(
-            _ => Molly.Testing.DynamoDbLocal.Shared.CreateStoreAsync(Clock).GetAwaiter().GetResult()));
-    }
-}
+public sealed class DynamoDbLocalStoreApiFactory() : ApiFactory("DynamoDb");
 
 /// <summary>Sends requests signed per <see cref="RequestSigning"/>, as a client would.</summary>
 public sealed class SignedClient(HttpClient http, string keyId, string secret, Func<DateTimeOffset> now)

@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.DependencyInjection;
 using Molly.Api.Endpoints;
 using Molly.Cli;
 using Xunit;
@@ -11,42 +9,26 @@ using Xunit;
 namespace Molly.Api.Tests;
 
 /// <summary>Payments through the HTTP API, with generous throttles so the volume tests are not limited.</summary>
-public abstract class PaymentsFactory(string storeKind) : ApiFactory(storeKind)
+public abstract class PaymentsFactory(string storeKind) : ApiFactory(storeKind, new Dictionary<string, string>
 {
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Molly:Payments:PublicBaseUrl", "https://pay.example");
-        builder.UseSetting("Molly:Payments:StandardPermitsPerSecond", "100000");
-        builder.UseSetting("Molly:Payments:StandardBurst", "100000");
-    }
-
+    ["Molly:Payments:PublicBaseUrl"] = "https://pay.example",
+    ["Molly:Payments:StandardPermitsPerSecond"] = "100000",
+    ["Molly:Payments:StandardBurst"] = "100000",
+})
+{
     public string DevMnemonic() => File.ReadAllText(Path.Combine(DataDir, "dev-wallet-mnemonic")).Trim();
 }
 
 public sealed class SqlitePaymentsFactory() : PaymentsFactory("Sqlite");
 
-public sealed class DynamoDbLocalPaymentsFactory() : PaymentsFactory("DynamoDb")
-{
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Molly:Store:TableName", "replaced-by-fixture");
-        builder.ConfigureServices(s => s.AddSingleton<Molly.Storage.IItemStore>(
-            _ => Molly.Testing.DynamoDbLocal.Shared.CreateStoreAsync(Clock).GetAwaiter().GetResult()));
-    }
-}
+public sealed class DynamoDbLocalPaymentsFactory() : PaymentsFactory("DynamoDb");
 
 /// <summary>Tight throttles: standard 1/s with a burst of 2, VIP 1,000/s.</summary>
-public sealed class ThrottledPaymentsFactory() : ApiFactory("Sqlite")
+public sealed class ThrottledPaymentsFactory() : ApiFactory("Sqlite", new Dictionary<string, string>
 {
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
-    {
-        base.ConfigureWebHost(builder);
-        builder.UseSetting("Molly:Payments:StandardPermitsPerSecond", "1");
-        builder.UseSetting("Molly:Payments:StandardBurst", "2");
-    }
-}
+    ["Molly:Payments:StandardPermitsPerSecond"] = "1",
+    ["Molly:Payments:StandardBurst"] = "2",
+});
 
 public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where TFactory : PaymentsFactory
 {
