@@ -59,6 +59,9 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
             var noop = await Phase(http, connections, TimeSpan.FromSeconds(seconds), _ => new HttpRequestMessage(HttpMethod.Get, "/health"));
             Report("GET /health (no-op)", noop);
 
+            var me = await Phase(http, connections, TimeSpan.FromSeconds(seconds), n => Signed(shop, HttpMethod.Get, $"/v1/me?n={n}", null));
+            Report("GET /v1/me (signed no-op)", me);
+
             var acked = new ConcurrentBag<string>();
             var create = await Phase(http, connections, TimeSpan.FromSeconds(seconds), n =>
             {
@@ -68,7 +71,7 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
                 return request;
             }, async r => acked.Add(JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!));
             Report("POST /v1/payments (signed)", create);
-            Console.WriteLine($"ratio create/no-op requests/s: {create.Rps / noop.Rps:P1}");
+            Console.WriteLine($"ratio create / unauthenticated no-op: {create.Rps / noop.Rps:P1}; create / signed no-op: {create.Rps / me.Rps:P1}");
 
             var missing = 0;
             foreach (var id in acked)

@@ -132,6 +132,7 @@ public abstract class PaymentServiceTests : IAsyncLifetime
             existing.Add(Assert.IsType<CreatePaymentOutcome.Created>(await _service.CreateAsync(Shop, $"k{i}", Order($"o-{i}"))).Payment.Id);
 
         var seen = new List<string>();
+        var times = new List<DateTimeOffset>();
         string? cursor = null;
         var inserting = Task.Run(async () =>
         {
@@ -141,13 +142,14 @@ public abstract class PaymentServiceTests : IAsyncLifetime
         {
             var page = await _service.ListAsync(Shop.MerchantId, null, null, null, 5, cursor);
             seen.AddRange(page.Items.Select(p => p.Id));
+            times.AddRange(page.Items.Select(p => p.CreatedAt));
             cursor = page.Cursor;
         } while (cursor is not null);
         await inserting;
 
         Assert.Equal(seen.Count, seen.Distinct().Count());
         Assert.Empty(existing.Except(seen));
-        Assert.Equal(seen, seen.OrderByDescending(id => id, StringComparer.Ordinal)); // newest first
+        Assert.Equal(times, times.OrderByDescending(t => t)); // newest first
     }
 
     [Fact]
@@ -166,10 +168,16 @@ public abstract class PaymentServiceTests : IAsyncLifetime
     public async Task Allocation_moves_to_the_next_shard_when_one_is_full_and_never_repeats_an_index()
     {
         await Store.PutAsync(new Item("alloc#bitcoin#mainnet", "shard#00000000") { ["next"] = AddressShards.Size - 2 });
-        var allocator = new DepositAddressAllocator(Store);
+        // Two processes (two allocators) reserving blocks of 3 from the same counters.
+        var a = new DepositAddressAllocator(Store, blockSize: 3);
+        var b = new DepositAddressAllocator(Store, blockSize: 3);
         var got = new ConcurrentBag<long>();
-        await Task.WhenAll(Enumerable.Range(0, 6).Select(async _ => got.Add(await allocator.AllocateAsync("bitcoin", "mainnet"))));
-        Assert.Equal([9_998, 9_999, 10_000, 10_001, 10_002, 10_003], got.Order());
+        await Task.WhenAll(Enumerable.Range(0, 12).Select(async i => got.Add(await (i % 2 == 0 ? a : b).AllocateAsync("bitcoin", "mainnet"))));
+        Assert.Equal(12, got.Distinct().Count());
+        Assert.Equal(2, got.Count(i => i < AddressShards.Size));       // 9,998 and 9,999: the rest of shard 0
+        Assert.All(got.Where(i => i >= AddressShards.Size), i => Assert.InRange(i, 10_000, 10_011)); // then shard 1, in blocks
+        var pointer = await Store.GetAsync(new ItemKey("alloc#bitcoin#mainnet", "open"));
+        Assert.Equal(1, pointer?.GetInt64("shard"));
     }
 
     private static string Json(PaymentView v) => System.Text.Json.JsonSerializer.Serialize(v, PaymentsJsonContext.Default.PaymentView);
