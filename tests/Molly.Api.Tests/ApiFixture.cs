@@ -62,8 +62,6 @@ public abstract class ApiFactory : WebApplicationFactory<Program>
     }
 }
 
-public sealed class InMemoryStoreApiFactory() : ApiFactory("Memory");
-
 /// <summary>The embedded default: SQLite in the data dir.</summary>
 public sealed class SqliteStoreApiFactory() : ApiFactory("Sqlite");
 

@@ -271,8 +271,6 @@ public abstract class ApiTests<TFactory> : IClassFixture<TFactory> where TFactor
     }
 }
 
-public sealed class ApiTests_InMemoryStore(InMemoryStoreApiFactory factory) : ApiTests<InMemoryStoreApiFactory>(factory);
-
 public sealed class ApiTests_SqliteStore(SqliteStoreApiFactory factory) : ApiTests<SqliteStoreApiFactory>(factory);
 
 public sealed class ApiTests_DynamoDbLocalStore(DynamoDbLocalStoreApiFactory factory) : ApiTests<DynamoDbLocalStoreApiFactory>(factory);

@@ -6,7 +6,7 @@ namespace Molly.Api.Hosting;
 /// <see cref="Aws"/> (behind the Lambda Web Adapter; workers are separate functions).</summary>
 public enum RuntimeMode { Local, Aws }
 
-public enum StoreKind { Sqlite, DynamoDb, Memory }
+public enum StoreKind { Sqlite, DynamoDb }
 
 /// <summary>The <c>Molly</c> configuration section. Validated at start-up: a bad value stops the process.</summary>
 public sealed class MollyOptions

@@ -68,9 +68,6 @@ public static class MollyServices
                 return DynamoDbItemStore.Create(new Amazon.DynamoDBv2.AmazonDynamoDBClient(credentials, config), options.Store.TableName!,
                     credentials, new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, time);
             }
-            case StoreKind.Memory:
-                log.LogWarning("Item store Memory selected: data is NOT durable (tests and demos only)");
-                return new InMemoryItemStore(time);
             default:
             {
                 var dataDir = sp.GetRequiredService<DataDirectory>();
