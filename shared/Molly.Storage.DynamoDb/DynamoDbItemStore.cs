@@ -126,32 +126,8 @@ public sealed partial class DynamoDbItemStore : IItemStore
 
     public async Task<BigInteger> IncrementAsync(ItemKey key, string attribute, BigInteger delta, CancellationToken ct = default)
     {
-        var update = new Update().Add(attribute, delta); // validates the name
-        EnsureIndexKeysAreStrings(update);
-        var expressions = new ExpressionBuilder();
-        var request = new UpdateItemRequest
-        {
-            TableName = _table,
-            Key = AttributeMapper.KeyToSdk(key),
-            UpdateExpression = expressions.Update(update),
-            ConditionExpression = expressions.ConditionWithGuards(null, update),
-            ReturnValues = ReturnValue.UPDATED_NEW,
-        };
-        request.ExpressionAttributeNames = expressions.NamesOrNull;
-        request.ExpressionAttributeValues = expressions.ValuesOrNull;
-        UpdateItemResponse response;
-        try
-        {
-            response = await WriteAsync(key, () => _client.UpdateItemAsync(request, ct)).ConfigureAwait(false);
-        }
-        catch (ConditionFailedException e)
-        {
-            await ThrowIfAddIsInvalidAsync(key, update, null, e, ct).ConfigureAwait(false);
-            throw;
-        }
-        if (response.Attributes is null || !response.Attributes.TryGetValue(attribute, out var value) || value.N is null)
-            throw new InvalidDataException($"DynamoDB returned no number for '{attribute}' of {key}.");
-        return AttributeMapper.ParseNumber(value.N);
+        var item = await UpdateAsync(key, new Update().Add(attribute, delta), null, ct).ConfigureAwait(false);
+        return item.RequireNumber(attribute);
     }
 
     public async Task<Page<Item>> QueryAsync(Query query, CancellationToken ct = default)
