@@ -61,8 +61,15 @@ public sealed partial class Ledger
     /// deposits_in_flight -> fee_revenue (fee), ids <c>{paymentId}:net</c> and <c>{paymentId}:fee</c>. A zero leg is left out.
     /// Pass the fee that applied when the payment was created so a retry after a fee change is still the same batch.
     /// </summary>
+    public Task<PaymentCredit> CreditPaymentAsync(string paymentId, string merchant, string asset,
+        BigInteger gross, MerchantFee fee, CancellationToken ct = default) =>
+        CreditPaymentAsync(paymentId, merchant, asset, gross, fee, [], ct);
+
+    /// <summary>As the overload without <paramref name="alongside"/>, committing the caller's own writes (the deposit and the
+    /// payment moving to their final state, their outbox event) in the same store transaction as the credit; see
+    /// <see cref="SubmitAsync(IReadOnlyList{TransferCommand}, IReadOnlyList{TransactOp}, CancellationToken)"/>.</summary>
     public async Task<PaymentCredit> CreditPaymentAsync(string paymentId, string merchant, string asset,
-        BigInteger gross, MerchantFee fee, CancellationToken ct = default)
+        BigInteger gross, MerchantFee fee, IReadOnlyList<TransactOp> alongside, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(fee);
         if (gross.Sign <= 0) throw new ArgumentOutOfRangeException(nameof(gross), "The gross amount of a payment is positive.");
@@ -76,7 +83,7 @@ public sealed partial class Ledger
             commands.Add(new CreateTransfer(netId, source, AccountId.Create(merchant, asset, AccountKind.MerchantAvailable), net, asset, PaymentCode, paymentId));
         if (feeAmount > 0)
             commands.Add(new CreateTransfer(feeId, source, AccountId.Platform(asset, AccountKind.FeeRevenue), feeAmount, asset, FeeCode, paymentId));
-        var results = await SubmitAsync(commands, ct).ConfigureAwait(false);
+        var results = await SubmitAsync(commands, alongside, ct).ConfigureAwait(false);
         return new PaymentCredit(results, net, feeAmount);
     }
 }

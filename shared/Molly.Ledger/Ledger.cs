@@ -108,8 +108,20 @@ public sealed partial class Ledger
     /// A retry of a committed batch returns Exists for every command. A batch must fit one store transaction
     /// (<see cref="TransactionLimits.MaxItems"/> items: 2 per transfer + 1 per resolved pending + 1 per distinct balance shard).
     /// </summary>
-    public async Task<IReadOnlyList<TransferResult>> SubmitAsync(IReadOnlyList<TransferCommand> batch, CancellationToken ct = default)
+    public Task<IReadOnlyList<TransferResult>> SubmitAsync(IReadOnlyList<TransferCommand> batch, CancellationToken ct = default) =>
+        SubmitAsync(batch, [], ct);
+
+    /// <summary>
+    /// As <see cref="SubmitAsync(IReadOnlyList{TransferCommand}, CancellationToken)"/>, with <paramref name="alongside"/> (the
+    /// caller's own writes on items that are not ledger items) committed in the SAME store transaction, only if the batch
+    /// commits. A failed condition of one of them throws <see cref="ConditionFailedException"/> whose operation index is its
+    /// position in <paramref name="alongside"/>; nothing was written. When the batch answers without writing (a retry: every
+    /// id Exists, or a refusal), the alongside writes were not made either.
+    /// </summary>
+    public async Task<IReadOnlyList<TransferResult>> SubmitAsync(IReadOnlyList<TransferCommand> batch, IReadOnlyList<TransactOp> alongside,
+        CancellationToken ct = default)
     {
+        ArgumentNullException.ThrowIfNull(alongside);
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0) throw new ArgumentException("A batch holds at least one command.", nameof(batch));
         foreach (var c in batch)
@@ -126,10 +138,17 @@ public sealed partial class Ledger
             var now = _time.GetUtcNow();
             var plan = await PlanAsync(batch, overrides, now, ct).ConfigureAwait(false);
             if (plan.Results is { } early) return Finish(early, outcomeUnknown);
+            var own = plan.Ops.Count;
+            if (own + alongside.Count > TransactionLimits.MaxItems)
+                return Enumerable.Repeat(TransferResult.LinkedBatchTooLarge, batch.Count).ToArray();
             try
             {
-                await _store.TransactWriteAsync(plan.Ops, ct).ConfigureAwait(false);
+                await _store.TransactWriteAsync(alongside.Count == 0 ? plan.Ops : [.. plan.Ops, .. alongside], ct).ConfigureAwait(false);
                 return new TransferResult[batch.Count];
+            }
+            catch (ConditionFailedException e) when (e.OperationIndex is { } i && i >= own)
+            {
+                throw new ConditionFailedException(e.Key, i - own, e);
             }
             catch (ConditionFailedException e)
             {

@@ -4,7 +4,7 @@ namespace Molly.Payments;
 /// The single-table keys of payments in. Payments are keyed by their own id so a busy merchant's writes spread over partitions;
 /// the merchant's listing uses GSI1 (by time) and GSI2 (by status, then time).
 /// </summary>
-internal static class Keys
+public static class Keys
 {
     public const string Item = "payment";
 

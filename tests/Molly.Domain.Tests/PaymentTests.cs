@@ -88,4 +88,37 @@ public class PaymentTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Payment(1, T0, T0.AddMinutes(1), 10_001));
         Assert.Throws<ArgumentOutOfRangeException>(() => New().Detect(0, T0));
     }
+
+    [Theory]
+    [InlineData(600_000, 400_000, 0, PaymentStatus.Paid)]       // underpaid, topped up to the amount in time
+    [InlineData(600_000, 500_000, 0, PaymentStatus.Overpaid)]
+    [InlineData(600_000, 100_000, 0, PaymentStatus.Underpaid)]  // still short: stays underpaid, version still moves
+    [InlineData(600_000, 400_000, 30, PaymentStatus.PaidLate)]  // the top-up that completes it came after expiry
+    public void A_top_up_of_an_underpaid_payment_ends_it_by_the_total(long first, long second, int topUpMinute, PaymentStatus expected)
+    {
+        var p = New();
+        p.Detect(first, T0.AddMinutes(1));
+        p.BeginConfirming();
+        Assert.Equal(PaymentStatus.Underpaid, p.Settle(first));
+        var version = p.StatusVersion;
+        Assert.Equal(expected, p.TopUp(first + second, T0.AddMinutes(topUpMinute)));
+        Assert.Equal(new BigInteger(first + second), p.Received);
+        Assert.Equal(version + 1, p.StatusVersion);
+    }
+
+    [Fact]
+    public void A_top_up_of_a_paid_payment_makes_it_overpaid_and_a_top_up_needs_an_ended_payment()
+    {
+        var p = New();
+        var e = Assert.Throws<PaymentStateException>(() => p.TopUp(5, T0));
+        Assert.Contains("Cannot TopUp a payment that is Created", e.Message);
+        p.Detect(1_000_000, T0);
+        Assert.Throws<PaymentStateException>(() => p.TopUp(5, T0));
+        p.BeginConfirming();
+        Assert.Throws<PaymentStateException>(() => p.TopUp(5, T0));
+        Assert.Equal(PaymentStatus.Paid, p.Settle(1_000_000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => p.TopUp(1_000_000, T0));
+        Assert.Equal(PaymentStatus.Overpaid, p.TopUp(1_000_001, T0.AddMinutes(1)));
+        Assert.Equal(PaymentStatus.Overpaid, p.Status);
+    }
 }

@@ -102,10 +102,31 @@ public sealed class Payment
         if (confirmedAmount.Sign <= 0) throw new ArgumentOutOfRangeException(nameof(confirmedAmount), "A confirmed amount must be positive.");
         Require(nameof(Settle), PaymentStatus.Confirming);
         Received = confirmedAmount;
-        var outcome = confirmedAmount < MinimumAccepted ? PaymentStatus.Underpaid
-            : confirmedAmount > Amount ? PaymentStatus.Overpaid
-            : Late ? PaymentStatus.PaidLate
-            : PaymentStatus.Paid;
+        var outcome = Outcome(confirmedAmount);
+        Move(outcome);
+        return outcome;
+    }
+
+    private PaymentStatus Outcome(BigInteger confirmed) =>
+        confirmed < MinimumAccepted ? PaymentStatus.Underpaid
+        : confirmed > Amount ? PaymentStatus.Overpaid
+        : Late ? PaymentStatus.PaidLate
+        : PaymentStatus.Paid;
+
+    /// <summary>
+    /// A further deposit to a payment that has already ended was confirmed: the payment ends again by the total confirmed
+    /// (<paramref name="confirmedTotal"/>, every credited deposit together). An underpaid payment topped up to its amount is
+    /// paid (late if the top-up was seen after expiry); a paid one that receives more is overpaid. Bumps the version even when
+    /// the status stays (the amount received changed).
+    /// </summary>
+    public PaymentStatus TopUp(BigInteger confirmedTotal, DateTimeOffset seenAt)
+    {
+        Require(nameof(TopUp), PaymentStatus.Paid, PaymentStatus.Underpaid, PaymentStatus.Overpaid, PaymentStatus.PaidLate);
+        if (confirmedTotal <= Received)
+            throw new ArgumentOutOfRangeException(nameof(confirmedTotal), "A top-up raises the total received.");
+        if (Status == PaymentStatus.Underpaid && seenAt > ExpiresAt) Late = true;
+        Received = confirmedTotal;
+        var outcome = Outcome(confirmedTotal);
         Move(outcome);
         return outcome;
     }
