@@ -89,7 +89,7 @@ public sealed class DepositConfirmTasks
         }
 
         var rpc = RpcFor(deposit);
-        var head = await Rpc(() => rpc.GetBlockNumberAsync(ct), deposit, "eth_blockNumber");
+        var head = await Rpc(() => rpc.GetBlockNumberAsync(ct), deposit, "eth_blockNumber", ct);
         var view = await ReadChainAsync(rpc, deposit, head, ct);
         if (view.Orphaned) return new ConfirmationsResult(ConfirmationState.Orphaned, 0, required, 0);
         var confirmations = view.BlockPresent && head >= deposit.BlockNumber ? (long)(head - deposit.BlockNumber) + 1 : 0;
@@ -100,7 +100,7 @@ public sealed class DepositConfirmTasks
         return confirmations >= required
             ? new ConfirmationsResult(ConfirmationState.Confirmed, confirmations, required, 0)
             : new ConfirmationsResult(ConfirmationState.Waiting, confirmations, required, _options.WaitSecondsFor(deposit.Chain, required - confirmations));
-    });
+    }, ct);
 
     // ------------------------------------------------------------------ VerifyCanonical
 
@@ -117,7 +117,7 @@ public sealed class DepositConfirmTasks
             case DepositStatus.NeedsReview: throw new PermanentTaskException($"Deposit {depositId} is under review.");
         }
         var rpc = RpcFor(deposit);
-        var head = await Rpc(() => rpc.GetBlockNumberAsync(ct), deposit, "eth_blockNumber");
+        var head = await Rpc(() => rpc.GetBlockNumberAsync(ct), deposit, "eth_blockNumber", ct);
         var view = await ReadChainAsync(rpc, deposit, head, ct);
         if (view.Orphaned) return new CanonicalResult(false);
         if (!view.BlockPresent || view.Receipt is null)
@@ -127,18 +127,18 @@ public sealed class DepositConfirmTasks
         if (deposit.LogIndex is { } logIndex && !view.Receipt.Logs.Any(l => l.LogIndex == logIndex && !l.Removed))
             throw new PermanentTaskException($"The receipt of deposit {depositId} has no log {logIndex}.");
         return new CanonicalResult(true);
-    });
+    }, ct);
 
     private sealed record ChainView(bool Orphaned, bool BlockPresent, EvmReceipt? Receipt);
 
     private async Task<ChainView> ReadChainAsync(IEvmRpc rpc, Deposit deposit, ulong head, CancellationToken ct)
     {
         var block = head >= deposit.BlockNumber
-            ? await Rpc(() => rpc.GetBlockByNumberAsync(deposit.BlockNumber, ct), deposit, "eth_getBlockByNumber")
+            ? await Rpc(() => rpc.GetBlockByNumberAsync(deposit.BlockNumber, ct), deposit, "eth_getBlockByNumber", ct)
             : null;
         if (block is not null && !string.Equals(block.Hash, deposit.BlockHash, StringComparison.OrdinalIgnoreCase))
             return new ChainView(true, true, null);
-        var receipt = await Rpc(() => rpc.GetTransactionReceiptAsync(deposit.TxHash, ct), deposit, "eth_getTransactionReceipt");
+        var receipt = await Rpc(() => rpc.GetTransactionReceiptAsync(deposit.TxHash, ct), deposit, "eth_getTransactionReceipt", ct);
         if (receipt is not null && !string.Equals(receipt.BlockHash, deposit.BlockHash, StringComparison.OrdinalIgnoreCase))
             return new ChainView(true, block is not null, receipt);
         return new ChainView(false, block is not null, receipt);
@@ -218,7 +218,7 @@ public sealed class DepositConfirmTasks
                 $"The ledger refused the credit of deposit {depositId}: {string.Join(", ", credit.Results)}.");
         }
         throw new TransientTaskException($"Deposit {depositId} kept changing under the settlement ({_options.MaxAttempts} attempts).");
-    });
+    }, ct);
 
     /// <summary>
     /// The payment's status once <paramref name="total"/> (every credited deposit with this one) is confirmed: the aggregate
@@ -327,7 +327,7 @@ public sealed class DepositConfirmTasks
             }
         }
         throw new TransientTaskException($"Deposit {depositId} kept changing while its detection was undone ({_options.MaxAttempts} attempts).");
-    });
+    }, ct);
 
     // ------------------------------------------------------------------ MarkForReview
 
@@ -366,7 +366,7 @@ public sealed class DepositConfirmTasks
             }
         }
         throw new TransientTaskException($"Deposit {depositId} kept changing while it was marked for review ({_options.MaxAttempts} attempts).");
-    });
+    }, ct);
 
     // ------------------------------------------------------------------ helpers
 
@@ -415,25 +415,21 @@ public sealed class DepositConfirmTasks
         ? rpc
         : throw new PermanentTaskException($"No EVM node is configured for chain {deposit.Chain} (deposit {deposit.DepositId}).");
 
-    /// <summary>A node call: any failure but our own cancellation is transient (timeouts, fail-over exhausted, a node error).</summary>
-    private static async Task<T> Rpc<T>(Func<Task<T>> call, Deposit deposit, string method)
+    /// <summary>A node call: any failure but the caller's own cancellation is transient (timeouts, fail-over exhausted, a node error).</summary>
+    private static async Task<T> Rpc<T>(Func<Task<T>> call, Deposit deposit, string method, CancellationToken ct)
     {
         try
         {
             return await call();
         }
-        catch (Exception e) when (e is not OperationCanceledException and not TaskFailedException)
+        catch (Exception e) when (e is not TaskFailedException && !ct.IsCancellationRequested)
         {
             throw new TransientTaskException($"{method} for deposit {deposit.DepositId} failed: {e.Message}", e);
-        }
-        catch (OperationCanceledException e) when (e.CancellationToken == default || !e.CancellationToken.IsCancellationRequested)
-        {
-            throw new TransientTaskException($"{method} for deposit {deposit.DepositId} timed out.", e);
         }
     }
 
     /// <summary>Maps what a handler throws to the two names the workflow knows; the caller's cancellation passes through.</summary>
-    private static async Task<T> Guard<T>(Func<Task<T>> body)
+    private static async Task<T> Guard<T>(Func<Task<T>> body, CancellationToken ct)
     {
         try
         {
@@ -443,9 +439,13 @@ public sealed class DepositConfirmTasks
         {
             throw;
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             throw;
+        }
+        catch (OperationCanceledException e)
+        {
+            throw new TransientTaskException("A call timed out.", e);
         }
         catch (Exception e) when (e is StoreUnavailableException or LedgerContentionException or TimeoutException or HttpRequestException or IOException)
         {

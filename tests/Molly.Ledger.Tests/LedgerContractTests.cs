@@ -275,6 +275,39 @@ public abstract class LedgerContractTests : IAsyncLifetime
         await AssertInvariantsAsync(ledger);
     }
 
+    [Fact]
+    public async Task Writes_alongside_a_batch_commit_with_it_or_not_at_all()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        var guard = new ItemKey("pay#p1", "payment");
+        await store.PutAsync(new Item(guard) { ["statusVersion"] = 1 });
+        var settled = new ItemKey("outbox#p1-paid", "event");
+        TransactOp[] Alongside(long version) =>
+        [
+            TransactOp.Update(guard, new Update().Set("statusVersion", version + 1), Condition.VersionEquals(version, "statusVersion")),
+            TransactOp.Put(new Item(settled) { ["type"] = "PaymentPaidV1" }, Condition.ItemAbsent),
+        ];
+
+        // A stale guard: the caller's condition fails, named by its own index; the credit is not written either.
+        var e = await Assert.ThrowsAsync<ConditionFailedException>(() =>
+            ledger.CreditPaymentAsync("dep:1", "m2", "USDT", 1_000, MerchantFee.None, Alongside(7)));
+        Assert.Equal(0, e.OperationIndex);
+        Assert.Equal(BigInteger.Zero, (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+        Assert.Null(await store.GetAsync(settled));
+
+        var ok = await ledger.CreditPaymentAsync("dep:1", "m2", "USDT", 1_000, MerchantFee.None, Alongside(1));
+        Assert.All(ok.Results, r => Assert.Equal(TransferResult.Ok, r));
+        Assert.Equal(new BigInteger(1_000), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+        Assert.Equal(2, (await store.GetAsync(guard))!.GetInt64("statusVersion"));
+        Assert.NotNull(await store.GetAsync(settled));
+
+        // A retry of the committed batch answers Exists and writes nothing alongside (the guard would have failed).
+        var again = await ledger.CreditPaymentAsync("dep:1", "m2", "USDT", 1_000, MerchantFee.None, Alongside(2));
+        Assert.All(again.Results, r => Assert.Equal(TransferResult.Exists, r));
+        Assert.Equal(2, (await store.GetAsync(guard))!.GetInt64("statusVersion"));
+        await AssertInvariantsAsync(ledger);
+    }
+
     // ------------------------------------------------------------ concurrency
 
     [Fact]
