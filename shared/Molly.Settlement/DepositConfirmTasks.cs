@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Molly.Chains.Rpc.Evm;
 using Molly.Domain;
 using Molly.Domain.Payments;
@@ -56,7 +57,7 @@ public sealed class DepositConfirmTasks
 
     /// <summary>The handlers by their ASL name (<c>${CheckConfirmationsArn}</c> -> "CheckConfirmations"), JSON in and out
     /// (System.Text.Json source generation), for the local engine and the WorkflowTasks function.</summary>
-    public IReadOnlyDictionary<string, Func<JsonElement, CancellationToken, Task<JsonElement>>> Handlers => new Dictionary<string, Func<JsonElement, CancellationToken, Task<JsonElement>>>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, Func<JsonNode?, CancellationToken, Task<JsonNode?>>> Handlers => new Dictionary<string, Func<JsonNode?, CancellationToken, Task<JsonNode?>>>(StringComparer.Ordinal)
     {
         [CheckConfirmations] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => CheckConfirmationsAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.ConfirmationsResult),
         [VerifyCanonical] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => VerifyCanonicalAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.CanonicalResult),
@@ -165,6 +166,7 @@ public sealed class DepositConfirmTasks
             var now = _time.GetUtcNow();
 
             var total = payment.Credited + deposit.Amount;
+            var redetected = payment.Payment.Status is PaymentStatus.Created or PaymentStatus.Expired;
             var status = Settle(payment.Payment, total, deposit.DetectedAt);
             var statusName = PaymentService.StatusName(status);
             var ledgerAsset = LedgerAsset(asset);
@@ -197,7 +199,7 @@ public sealed class DepositConfirmTasks
                     .Set("fee", feeAmount)
                     .Set("creditedAt", Iso(now))
                     .Set("version", deposit.Version + 1), deposit.Unchanged),
-                payment.Write(deposit.Amount),
+                payment.Write(deposit.Amount, detectedBy: redetected ? depositId : null),
                 Outbox(eventId, type, JsonSerializer.Serialize(settled, SettlementJsonContext.Default.PaymentSettledV1), now),
             };
 
@@ -282,7 +284,7 @@ public sealed class DepositConfirmTasks
 
     /// <summary>
     /// The deposit's block is gone: the deposit becomes <c>orphaned</c> (never credited) and, when it is what holds the payment
-    /// in Detected/Confirming and nothing of the payment was credited, the payment goes back to Created (Expired when past its
+    /// in Detected/Confirming (the payment's <c>detectedBy</c>), the payment goes back to Created (Expired when past its
     /// expiry); an outbox <c>PaymentDepositOrphanedV1</c>. One transaction. A credited deposit cannot be undone (Molly.Permanent).
     /// </summary>
     public Task<UndoResult> UndoDetectionAsync(string depositId, CancellationToken ct = default) => Guard(async () =>
@@ -297,7 +299,10 @@ public sealed class DepositConfirmTasks
                 throw new PermanentTaskException($"Deposit {depositId} is credited already; a reorg after the credit needs an operator.");
 
             var now = _time.GetUtcNow();
-            var moves = payment.Payment.Status is PaymentStatus.Detected or PaymentStatus.Confirming && payment.Credited.IsZero;
+            // The watcher names the deposit that moved the payment (detectedBy); without that mark, a payment in detection
+            // with nothing credited yet is held by this deposit.
+            var holds = payment.DetectedBy is { } by ? by == depositId : payment.Credited.IsZero;
+            var moves = payment.Payment.Status is PaymentStatus.Detected or PaymentStatus.Confirming && holds;
             if (moves) payment.Payment.Orphan(now);
             var statusName = PaymentService.StatusName(payment.Payment.Status);
             const string type = nameof(PaymentDepositOrphanedV1);
@@ -314,7 +319,7 @@ public sealed class DepositConfirmTasks
                 Outbox(eventId, type, JsonSerializer.Serialize(ev, SettlementJsonContext.Default.PaymentDepositOrphanedV1), now),
             };
             // Unchanged payments are still guarded: the decision above rests on the status read.
-            ops.Add(moves ? payment.Write(BigInteger.Zero)
+            ops.Add(moves ? payment.Write(BigInteger.Zero, detectedBy: "")
                 : TransactOp.Check(Keys.Payment(payment.PaymentId), Condition.VersionEquals(payment.ReadVersion, "statusVersion")));
             try
             {
@@ -457,13 +462,13 @@ public sealed class DepositConfirmTasks
         }
     }
 
-    private static async Task<JsonElement> Json<TIn, TOut>(JsonElement input, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TIn> inInfo,
+    private static async Task<JsonNode?> Json<TIn, TOut>(JsonNode? input, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TIn> inInfo,
         Func<TIn, Task<TOut>> run, System.Text.Json.Serialization.Metadata.JsonTypeInfo<TOut> outInfo)
     {
         TIn? parsed;
         try
         {
-            parsed = input.ValueKind == JsonValueKind.Object ? input.Deserialize(inInfo) : default;
+            parsed = input is JsonObject ? input.Deserialize(inInfo) : default;
         }
         catch (JsonException e)
         {
@@ -471,7 +476,7 @@ public sealed class DepositConfirmTasks
         }
         if (parsed is null) throw new PermanentTaskException("The task input must be a JSON object with a depositId.");
         var result = await run(parsed);
-        return JsonSerializer.SerializeToElement(result, outInfo);
+        return JsonSerializer.SerializeToNode(result, outInfo);
     }
 
     private static string DepositIdOf(string? id)

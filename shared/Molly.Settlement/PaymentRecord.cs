@@ -8,7 +8,8 @@ namespace Molly.Settlement;
 
 /// <summary>The stored payment (item written by <see cref="PaymentService"/>) as the aggregate plus what settlement needs:
 /// its merchant, asset, the sum already credited and the version that guards a change.</summary>
-internal sealed record PaymentRecord(string PaymentId, string MerchantId, string Chain, string Symbol, Payment Payment, BigInteger Credited)
+internal sealed record PaymentRecord(string PaymentId, string MerchantId, string Chain, string Symbol, Payment Payment, BigInteger Credited,
+    string? DetectedBy)
 {
     public const string CreditedAttribute = "credited";
 
@@ -28,7 +29,7 @@ internal sealed record PaymentRecord(string PaymentId, string MerchantId, string
                 item.GetBool("late") ?? false,
                 BigInteger.Parse(item.GetString("received") ?? "0", NumberStyles.None, CultureInfo.InvariantCulture));
             return new PaymentRecord(paymentId, item.RequireString("merchantId"), item.RequireString("chain"), item.RequireString("symbol"),
-                payment, item.GetNumber(CreditedAttribute) ?? BigInteger.Zero) { ReadVersion = payment.StatusVersion };
+                payment, item.GetNumber(CreditedAttribute) ?? BigInteger.Zero, item.GetString("detectedBy")) { ReadVersion = payment.StatusVersion };
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException)
         {
@@ -37,7 +38,8 @@ internal sealed record PaymentRecord(string PaymentId, string MerchantId, string
     }
 
     /// <summary>The write that stores the aggregate's new state, guarded by the status version read (and the item existing).</summary>
-    public TransactOp Write(BigInteger creditedDelta)
+    /// <param name="detectedBy">The deposit that now holds the payment's detection (the watcher's <c>detectedBy</c>); "" removes it.</param>
+    public TransactOp Write(BigInteger creditedDelta, string? detectedBy = null)
     {
         var p = Payment;
         var status = PaymentService.StatusName(p.Status);
@@ -49,6 +51,8 @@ internal sealed record PaymentRecord(string PaymentId, string MerchantId, string
             .Set(KeyNames.IndexPK("GSI2"), Keys.MerchantPaymentsByStatus(MerchantId, status))
             .Add("version", 1);
         if (!creditedDelta.IsZero) u.Add(CreditedAttribute, creditedDelta);
+        if (detectedBy == "") u.Remove("detectedBy");
+        else if (detectedBy is not null) u.Set("detectedBy", detectedBy);
         return TransactOp.Update(Keys.Payment(PaymentId), u, Condition.And(Condition.ItemExists, Condition.VersionEquals(ReadVersion, "statusVersion")));
     }
 

@@ -140,9 +140,9 @@ public sealed class ConfirmationTests : IAsyncLifetime
         var d = await Detect(100);
         var input = JsonHelpers.Parse($$"""{"depositId":"{{d}}"}""");
         var check = await _tasks.Handlers[DepositConfirmTasks.CheckConfirmations](input, default);
-        Assert.Equal("""{"state":"waiting","confirmations":1,"required":2,"waitSeconds":12}""", check.GetRawText());
+        Assert.Equal("""{"state":"waiting","confirmations":1,"required":2,"waitSeconds":12}""", check!.ToJsonString());
         var canonical = await _tasks.Handlers[DepositConfirmTasks.VerifyCanonical](input, default);
-        Assert.Equal("""{"canonical":true}""", canonical.GetRawText());
+        Assert.Equal("""{"canonical":true}""", canonical!.ToJsonString());
     }
 
     [Theory]

@@ -106,7 +106,8 @@ public static class Detection
             var status = PaymentService.StatusName(p.Status);
             ops.Add(TransactOp.Update(Keys.Payment(paymentId), new Update()
                 .Set("status", status).Set("statusVersion", p.StatusVersion).Set("received", p.Received.ToString(CultureInfo.InvariantCulture))
-                .Set("late", p.Late).Set("GSI2PK", Keys.MerchantPaymentsByStatus(payment.RequireString("merchantId"), status)),
+                .Set("late", p.Late).Set("GSI2PK", Keys.MerchantPaymentsByStatus(payment.RequireString("merchantId"), status))
+                .Set("detectedBy", depositId),
                 Condition.VersionEquals(version, "statusVersion")));
         }
         await store.TransactWriteAsync(ops);
@@ -235,5 +236,5 @@ public sealed class UnavailableStore(IItemStore inner) : IItemStore
 
 public static class JsonHelpers
 {
-    public static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement.Clone();
+    public static System.Text.Json.Nodes.JsonNode Parse(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!;
 }
