@@ -34,8 +34,9 @@ public sealed class HardhatNode : HardhatDevChain, IAsyncDisposable
     private readonly ConcurrentQueue<string> _output;
     private Process? _process;
 
-    private HardhatNode(EvmRpcClient rpc, Process process, ConcurrentQueue<string> output, string rpcUrl) : base(rpc)
+    private HardhatNode(EvmRpcClient rpc, Process process, ConcurrentQueue<string> output, string rpcUrl, byte[] tokenInitCode) : base(rpc)
     {
+        TokenInitCode = tokenInitCode;
         _process = process;
         _output = output;
         RpcUrl = rpcUrl;
@@ -49,6 +50,9 @@ public sealed class HardhatNode : HardhatDevChain, IAsyncDisposable
     public string RpcUrl { get; }
 
     public int ProcessId { get; }
+
+    /// <summary>The test token's init code (to deploy more tokens: SendAsync(account, null, 0, TokenInitCode)).</summary>
+    public byte[] TokenInitCode { get; }
 
     /// <summary>How long the start took (process launch to token deployed and minted).</summary>
     public TimeSpan StartupTime { get; private set; }
@@ -113,7 +117,7 @@ public sealed class HardhatNode : HardhatDevChain, IAsyncDisposable
 
         var url = $"http://127.0.0.1:{port}";
         var rpc = new EvmRpcClient(Http, new EvmRpcOptions { Endpoints = [url], RequestTimeout = TimeSpan.FromSeconds(30) });
-        var node = new HardhatNode(rpc, process, output, url);
+        var node = new HardhatNode(rpc, process, output, url, initCode);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => node.Stop();
         try
         {
