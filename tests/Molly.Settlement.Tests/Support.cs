@@ -59,7 +59,7 @@ public sealed class DynamoDbLocalStoreFactory : IStoreFactory
 public sealed class IndexedTargets : IDepositTargetFactory
 {
     public DepositTarget Create(Asset asset, long index, BigInteger amount, string label) =>
-        new($"0x{index:x40}", $"m/0/{index}", $"ethereum:0x{index:x40}", null);
+        new($"0x{index + 0xA11CE:x40}", $"m/0/{index}", $"ethereum:0x{index + 0xA11CE:x40}", null); // never the zero address
 }
 
 /// <summary>
