@@ -167,7 +167,7 @@ public sealed class DepositConfirmTasks
 
             var total = payment.Credited + deposit.Amount;
             var redetected = payment.Payment.Status is PaymentStatus.Created or PaymentStatus.Expired;
-            var status = Settle(payment.Payment, total, deposit.DetectedAt);
+            var status = Settle(payment.Payment, total, deposit.SeenAt);
             var statusName = PaymentService.StatusName(status);
             var ledgerAsset = LedgerAsset(asset);
             await EnsureAccountsAsync(deposit.MerchantId, ledgerAsset, ct);
@@ -227,14 +227,14 @@ public sealed class DepositConfirmTasks
     /// decides. Detected/Confirming settle; an ended payment is topped up; a payment back in Created/Expired (its detection
     /// was undone by another, orphaned deposit) is detected again by this deposit first.
     /// </summary>
-    private static PaymentStatus Settle(Payment p, BigInteger total, DateTimeOffset detectedAt)
+    private static PaymentStatus Settle(Payment p, BigInteger total, DateTimeOffset seenAt)
     {
         try
         {
             switch (p.Status)
             {
                 case PaymentStatus.Created or PaymentStatus.Expired:
-                    p.Detect(total, detectedAt);
+                    p.Detect(total, seenAt);
                     p.BeginConfirming();
                     return p.Settle(total);
                 case PaymentStatus.Detected:
@@ -243,7 +243,7 @@ public sealed class DepositConfirmTasks
                 case PaymentStatus.Confirming:
                     return p.Settle(total);
                 default:
-                    return p.TopUp(total, detectedAt);
+                    return p.TopUp(total, seenAt);
             }
         }
         catch (Exception e) when (e is PaymentStateException or ArgumentOutOfRangeException)

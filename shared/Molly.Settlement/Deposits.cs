@@ -37,6 +37,12 @@ public sealed record Deposit(
     long Version,
     Item Item)
 {
+    /// <summary>When the payer paid: the block's time when the watcher recorded it, else when the deposit was detected.
+    /// Lateness is judged by this, as the watcher's detection does.</summary>
+    public DateTimeOffset SeenAt => Item.GetString("blockTime") is { } t
+        ? DateTimeOffset.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)
+        : DetectedAt;
+
     public const string Prefix = "dep#";
     public const string SortKey = "deposit";
 
