@@ -33,7 +33,7 @@ port="$(node -e '
 ' "$port")"
 rpc="http://127.0.0.1:$port"
 
-node node_modules/hardhat/internal/cli/cli.js node --hostname 127.0.0.1 --port "$port" \
+node --require ./tools/devchain/exit-with-parent.cjs node_modules/hardhat/internal/cli/cli.js node --hostname 127.0.0.1 --port "$port" \
   --config tools/devchain/hardhat.config.js > "$state/hardhat.log" 2>&1 &
 hardhat_pid=$!
 echo "$hardhat_pid" > "$pidfile"
