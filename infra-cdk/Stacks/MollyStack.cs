@@ -22,9 +22,20 @@ public sealed class MollyStack : Stack
     public const string DepositDetectedFilter =
         """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":[{"prefix":"DEPOSIT#"}]}}}}""";
 
+    /// <summary>The outbox items the webhook fan-out reads: new items whose PK starts with outbox#.</summary>
+    public static IDictionary<string, object> OutboxInsertFilter => FilterCriteria.Filter(new Dictionary<string, object>
+    {
+        ["eventName"] = FilterRule.IsEqual("INSERT"),
+        ["dynamodb"] = new Dictionary<string, object>
+        {
+            ["Keys"] = new Dictionary<string, object> { ["PK"] = new Dictionary<string, object> { ["S"] = FilterRule.BeginsWith("outbox#") } },
+        },
+    });
+
     public DataTable Data { get; }
     public SigningKeys Keys { get; }
     public MollyFunction ApiFunction { get; }
+    public MollyFunction WebhookDispatcher { get; }
     public PublicApi Api { get; }
     public Workflows Workflows { get; }
     public EventRouting Events { get; }
@@ -88,6 +99,14 @@ public sealed class MollyStack : Stack
         });
 
         Events = new EventRouting(this, "Events", new EventRoutingProps { EnvironmentName = s.Name, Table = Data.Table });
+
+        // Webhooks: the stream fans new outbox items out into deliveries (and sends their first try at once); a
+        // one-minute schedule sends due retries.
+        WebhookDispatcher = functions.AddEventFunction("WebhookDispatcher",
+            "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle", memoryMb: 512, timeout: Duration.Seconds(60));
+        Keys.Envelope.GrantEncryptDecrypt(WebhookDispatcher.Function); // endpoint signing secrets are stored encrypted
+        Events.ConnectStreamProcessor(WebhookDispatcher.Function, [OutboxInsertFilter]);
+        Events.RunOnSchedule("WebhookRetries", WebhookDispatcher.Function, Duration.Minutes(1));
 
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps
         {
