@@ -22,7 +22,8 @@ public sealed record CreateWebhookEndpointRequest
 /// <summary>An endpoint. <see cref="Secret"/> is only in the responses of create and rotate-secret.</summary>
 public sealed record WebhookEndpointResponse(
     string Id, string Url, IReadOnlyList<string> Events, string? Description, DateTimeOffset CreatedAt,
-    DateTimeOffset? PreviousSecretExpiresAt, string? Secret);
+    DateTimeOffset? PreviousSecretExpiresAt,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Secret);
 
 public sealed record WebhookEndpointListResponse(IReadOnlyList<WebhookEndpointResponse> Items);
 
