@@ -65,16 +65,24 @@ public sealed class WebhookDispatcher
         var due = pages.SelectMany(p => p.Items).ToList();
         if (due.Count == 0) return [];
         var results = new ConcurrentBag<DispatchResult>();
+        // One read (and decryption) of each endpoint per pass, not per delivery; a pass lasts seconds, a rotation's
+        // overlap hours, so a secret rotated during the pass still verifies.
+        var secrets = new ConcurrentDictionary<string, Lazy<Task<SigningSecrets?>>>(StringComparer.Ordinal);
         await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = ct },
             async (item, token) =>
             {
-                if (await DispatchAsync(item, token).ConfigureAwait(false) is { } result) results.Add(result);
+                if (await DispatchAsync(item, id => secrets.GetOrAdd(id, e => new(() => _endpoints.LoadSecretsAsync(e, token))).Value, token)
+                        .ConfigureAwait(false) is { } result)
+                    results.Add(result);
             }).ConfigureAwait(false);
         return results.ToList();
     }
 
     /// <summary>Claims, sends and records one delivery read from the due index; null when it was not (or no longer) ours to send.</summary>
-    public async Task<DispatchResult?> DispatchAsync(Item dueItem, CancellationToken ct)
+    public Task<DispatchResult?> DispatchAsync(Item dueItem, CancellationToken ct) =>
+        DispatchAsync(dueItem, endpointId => _endpoints.LoadSecretsAsync(endpointId, ct), ct);
+
+    private async Task<DispatchResult?> DispatchAsync(Item dueItem, Func<string, Task<SigningSecrets?>> loadSecrets, CancellationToken ct)
     {
         var key = dueItem.Key;
         var id = key.PK["whd#".Length..];
@@ -94,15 +102,15 @@ public sealed class WebhookDispatcher
             return null; // another dispatcher claimed it, or the index entry was stale
         }
 
-        var (outcome, status, error, retryAfter, duration) = await SendAsync(claimed, id, ct).ConfigureAwait(false);
+        var secrets = await loadSecrets(claimed.RequireString("endpointId")).ConfigureAwait(false);
+        var (outcome, status, error, retryAfter, duration) = await SendAsync(claimed, id, secrets, ct).ConfigureAwait(false);
         return await RecordAsync(claimed, id, version + 1, outcome, status, error, retryAfter, duration, ct).ConfigureAwait(false);
     }
 
     private enum SendOutcome { Succeeded, Retry, Failed }
 
-    private async Task<(SendOutcome, int?, string?, TimeSpan?, long)> SendAsync(Item delivery, string id, CancellationToken ct)
+    private async Task<(SendOutcome, int?, string?, TimeSpan?, long)> SendAsync(Item delivery, string id, SigningSecrets? secrets, CancellationToken ct)
     {
-        var secrets = await _endpoints.LoadSecretsAsync(delivery.RequireString("endpointId"), ct).ConfigureAwait(false);
         if (secrets is null) return (SendOutcome.Failed, null, "endpoint_deleted: the endpoint no longer exists", null, 0);
         var url = secrets.Endpoint.Url;
         if (_guard.CheckUrl(url) is { } refused) return (SendOutcome.Failed, null, "blocked_url: " + refused, null, 0);
