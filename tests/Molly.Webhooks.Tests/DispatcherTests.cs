@@ -79,7 +79,7 @@ public abstract class DispatcherTests(string storeKind) : IAsyncLifetime
     public async Task Retries_after_500s_and_a_timeout_follow_the_backoff_schedule_on_the_clock()
     {
         var (_, secret) = await Bed.AddEndpointAsync();
-        var replies = new Queue<Reply>([new Reply(500), new Reply(503), new Reply(200, Delay: TimeSpan.FromSeconds(3)), Reply.Ok]);
+        var replies = new Queue<Reply>([new Reply(500), new Reply(503), new Reply(200, Delay: TimeSpan.FromSeconds(6)), Reply.Ok]);
         Bed.Receiver.Behaviour = _ => replies.Dequeue();
         var eventId = await Bed.EmitAsync();
         var id = await OnlyDeliveryIdAsync(eventId);

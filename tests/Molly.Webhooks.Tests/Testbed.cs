@@ -65,7 +65,7 @@ public sealed class Testbed : IAsyncDisposable
     public static async Task<Testbed> CreateAsync(string storeKind, Action<WebhookOptions>? configure = null)
     {
         var clock = new ManualClock(new DateTimeOffset(2026, 11, 21, 3, 0, 0, TimeSpan.Zero));
-        var options = new WebhookOptions { AllowHttpLoopback = true, Timeout = TimeSpan.FromMilliseconds(500), LeaseDuration = TimeSpan.FromSeconds(30) };
+        var options = new WebhookOptions { AllowHttpLoopback = true, Timeout = TimeSpan.FromSeconds(2), LeaseDuration = TimeSpan.FromSeconds(30) };
         configure?.Invoke(options);
         Assert.Empty(options.Validate());
         string? dir = null;
