@@ -22,15 +22,9 @@ public sealed class MollyStack : Stack
     public const string DepositDetectedFilter =
         """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":[{"prefix":"DEPOSIT#"}]}}}}""";
 
-    /// <summary>The outbox items the webhook fan-out reads: new items whose PK starts with outbox#.</summary>
-    public static IDictionary<string, object> OutboxInsertFilter => FilterCriteria.Filter(new Dictionary<string, object>
-    {
-        ["eventName"] = FilterRule.IsEqual("INSERT"),
-        ["dynamodb"] = new Dictionary<string, object>
-        {
-            ["Keys"] = new Dictionary<string, object> { ["PK"] = new Dictionary<string, object> { ["S"] = FilterRule.BeginsWith("outbox#") } },
-        },
-    });
+    /// <summary>Stream records the webhook fan-out reads: new items whose PK starts with outbox#. A Lambda event filter is
+    /// {"pattern": JSON} (what FilterCriteria.Filter builds; written out because jsii cannot marshal nested dictionaries).</summary>
+    public const string OutboxInsertPattern = """{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"outbox#"}]}}}}""";
 
     public DataTable Data { get; }
     public SigningKeys Keys { get; }
@@ -105,7 +99,7 @@ public sealed class MollyStack : Stack
         WebhookDispatcher = functions.AddEventFunction("WebhookDispatcher",
             "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle", memoryMb: 512, timeout: Duration.Seconds(60));
         Keys.Envelope.GrantEncryptDecrypt(WebhookDispatcher.Function); // endpoint signing secrets are stored encrypted
-        Events.ConnectStreamProcessor(WebhookDispatcher.Function, [OutboxInsertFilter]);
+        Events.ConnectStreamProcessor(WebhookDispatcher.Function, [new Dictionary<string, object> { ["pattern"] = OutboxInsertPattern }]);
         Events.RunOnSchedule("WebhookRetries", WebhookDispatcher.Function, Duration.Minutes(1));
 
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps

@@ -42,8 +42,8 @@ public sealed class WebhookInfraTests(StackFixture stacks)
     public void A_one_minute_schedule_invokes_the_dispatcher_for_due_retries()
     {
         var functionId = stacks.Prod.Stack.GetLogicalId((CfnElement)stacks.Prod.Stack.WebhookDispatcher.Function.Node.DefaultChild!);
-        var rule = Assert.Single(stacks.Prod.Resources("AWS::Events::Rule")
-            .Where(r => r.Resource.GetProperty("Properties").TryGetProperty("ScheduleExpression", out _)));
+        var rule = Assert.Single(stacks.Prod.Resources("AWS::Events::Rule"),
+            r => r.Resource.GetProperty("Properties").TryGetProperty("ScheduleExpression", out _));
         var p = rule.Resource.GetProperty("Properties");
         Assert.Equal("rate(1 minute)", p.GetProperty("ScheduleExpression").GetString());
         Assert.Contains(functionId, p.GetProperty("Targets")[0].GetProperty("Arn").GetRawText());
