@@ -13,10 +13,13 @@ namespace Molly.Storage.Sqlite;
 /// </summary>
 internal static class AttributeCodec
 {
+    // Only what JSON requires is escaped (a quote is \", not \u0022): the text lives in SQLite, never in HTML. Any escaping decodes.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string Encode(Item item)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
             foreach (var (name, value) in item)

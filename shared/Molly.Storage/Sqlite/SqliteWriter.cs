@@ -66,34 +66,35 @@ internal sealed class SqliteWriter : IDisposable
         _release.ExecuteNonQuery();
     }
 
-    public Item? Get(ItemKey key)
+    /// <summary>The current item and its stored attributes (reused as the change log's old image, not encoded again).</summary>
+    private (Item? Item, string? Attrs) Get(ItemKey key)
     {
         _get.Parameters[0].Value = key.PK;
         _get.Parameters[1].Value = key.SK;
         var attrs = _get.ExecuteScalar() as string;
-        return attrs is null ? null : AttributeCodec.Decode(key, attrs);
+        return (attrs is null ? null : AttributeCodec.Decode(key, attrs), attrs);
     }
 
     /// <summary>Applies one operation (single write: <paramref name="index"/> null; transaction: its position).
     /// Returns the new image for put/update, the old image for delete, null for a check.</summary>
     public Item? Apply(TransactOp op, int? index)
     {
-        var current = Get(op.Key);
+        var (current, currentAttrs) = Get(op.Key);
         if (op.Condition is { } condition && !condition.IsSatisfiedBy(current))
             throw new ConditionFailedException(op.Key, index);
         switch (op)
         {
             case PutOp put:
-                Write(current, put.Item);
+                Write(currentAttrs, put.Item);
                 return put.Item;
             case UpdateOp update:
                 var next = update.Changes.ApplyTo(update.Key, current);
                 ItemSize.Ensure(next);
                 SqliteItemStore.ValidateIndexKeys(next);
-                Write(current, next);
+                Write(currentAttrs, next);
                 return next;
             case DeleteOp:
-                if (current is not null) Remove(current);
+                if (current is not null) Remove(current.Key, currentAttrs!);
                 return current;
             case CheckOp:
                 return null;
@@ -102,7 +103,7 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void Write(Item? current, Item next)
+    private void Write(string? currentAttrs, Item next)
     {
         var p = _upsert.Parameters;
         p[0].Value = next.PK;
@@ -116,16 +117,15 @@ internal sealed class SqliteWriter : IDisposable
             p[4 + 2 * i].Value = (object?)sk ?? DBNull.Value;
         }
         _upsert.ExecuteNonQuery();
-        AppendChange(next.Key, current is null ? ChangeKind.Insert : ChangeKind.Modify,
-            current is null ? null : AttributeCodec.Encode(current), attrs);
+        AppendChange(next.Key, currentAttrs is null ? ChangeKind.Insert : ChangeKind.Modify, currentAttrs, attrs);
     }
 
-    private void Remove(Item current)
+    private void Remove(ItemKey key, string currentAttrs)
     {
-        _delete.Parameters[0].Value = current.PK;
-        _delete.Parameters[1].Value = current.SK;
+        _delete.Parameters[0].Value = key.PK;
+        _delete.Parameters[1].Value = key.SK;
         _delete.ExecuteNonQuery();
-        AppendChange(current.Key, ChangeKind.Remove, AttributeCodec.Encode(current), null);
+        AppendChange(key, ChangeKind.Remove, currentAttrs, null);
     }
 
     private void AppendChange(ItemKey key, ChangeKind kind, string? oldImage, string? newImage)
