@@ -112,7 +112,7 @@ public sealed partial class Ledger
             var q = group[0];
             try
             {
-                q.Complete(await SubmitAloneAsync(q.Batch, outcomeUnknown, q.CancellationToken).ConfigureAwait(false), null);
+                q.Complete(await SubmitAloneAsync(q.Batch, [], outcomeUnknown, q.CancellationToken).ConfigureAwait(false), null);
             }
             catch (Exception e)
             {

@@ -131,14 +131,16 @@ public sealed partial class Ledger
             if (c.Id.Value is null) throw new ArgumentException("A command has no transfer id.", nameof(batch));
         }
 
-        return IsCoalescable(batch)
+        // Writes alongside belong to this batch's own transaction: such a batch is never coalesced with others.
+        return alongside.Count == 0 && IsCoalescable(batch)
             ? await EnqueueAsync(batch, ct).ConfigureAwait(false)
-            : await SubmitAloneAsync(batch, outcomeUnknown: false, ct).ConfigureAwait(false);
+            : await SubmitAloneAsync(batch, alongside, outcomeUnknown: false, ct).ConfigureAwait(false);
     }
 
     /// <summary>Plans and writes one linked batch as its own store transaction, retrying lost races. With
     /// <paramref name="outcomeUnknown"/> an earlier write of these commands may have committed (see <see cref="Finish"/>).</summary>
-    private async Task<IReadOnlyList<TransferResult>> SubmitAloneAsync(IReadOnlyList<TransferCommand> batch, bool outcomeUnknown, CancellationToken ct)
+    private async Task<IReadOnlyList<TransferResult>> SubmitAloneAsync(IReadOnlyList<TransferCommand> batch, IReadOnlyList<TransactOp> alongside,
+        bool outcomeUnknown, CancellationToken ct)
     {
         var overrides = new Dictionary<AccountId, int>();
         for (var attempt = 1; ; attempt++)
