@@ -44,8 +44,13 @@ public sealed class PaymentService(
 
     private readonly DepositAddressAllocator _allocator = new(store);
 
+    /// <param name="companion">A write committed in the same transaction as the payment, or not at all (the API passes the
+    /// request signature's once-only record); when its condition fails, nothing is written and the outcome is
+    /// <see cref="CreatePaymentOutcome.CompanionRejected"/>. Outcomes other than <see cref="CreatePaymentOutcome.Created"/> and
+    /// that one did not write it.</param>
     public async Task<CreatePaymentOutcome> CreateAsync(
-        MerchantPaymentSettings merchant, string? idempotencyKey, CreatePaymentCommand command, CancellationToken ct = default)
+        MerchantPaymentSettings merchant, string? idempotencyKey, CreatePaymentCommand command, TransactOp? companion = null,
+        CancellationToken ct = default)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength || !IsToken(idempotencyKey))
@@ -130,6 +135,7 @@ public sealed class PaymentService(
                 ["occurredAt"] = Iso(now),
             }, Condition.ItemAbsent),
         };
+        if (companion is not null) ops.Add(companion);
 
         try
         {
@@ -139,6 +145,10 @@ public sealed class PaymentService(
         catch (ConditionFailedException e) when (e.OperationIndex == 1)
         {
             return new CreatePaymentOutcome.Conflict($"Merchant order id '{command.MerchantOrderId}' already has a payment.");
+        }
+        catch (ConditionFailedException e) when (companion is not null && e.OperationIndex == ops.Count - 1)
+        {
+            return new CreatePaymentOutcome.CompanionRejected();
         }
         catch (ConditionFailedException e) when (e.OperationIndex == 2)
         {

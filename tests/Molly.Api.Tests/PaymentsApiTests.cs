@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Molly.Api.Endpoints;
+using Molly.Api.Security;
 using Molly.Cli;
 using Xunit;
 
@@ -93,6 +94,58 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
         _factory.Clock.Advance(TimeSpan.FromSeconds(1));
         var conflict = await Json(await Create(shop, "k-1", Body("o-1", amount: "30")), HttpStatusCode.Conflict);
         Assert.Contains("different request", conflict.GetProperty("detail").GetString());
+    }
+
+    /// <summary>The exact bytes of a signed create (same headers, same body): what an eavesdropper would resend.</summary>
+    internal static (HttpRequestMessage First, Func<HttpRequestMessage> Copy) SignedCreateAndCopies(SignedClient client, string idempotencyKey, string body)
+    {
+        var first = client.Build(HttpMethod.Post, "/v1/payments", body);
+        first.Headers.Add("Idempotency-Key", idempotencyKey);
+        return (first, () =>
+        {
+            var copy = new HttpRequestMessage(HttpMethod.Post, "/v1/payments") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            foreach (var h in first.Headers) copy.Headers.TryAddWithoutValidation(h.Key, h.Value);
+            return copy;
+        });
+    }
+
+    private static async Task AssertReplayRefused(HttpResponseMessage response)
+    {
+        var problem = await Json(response, HttpStatusCode.Unauthorized);
+        Assert.Equal(AuthFailureReasons.Replayed, problem.GetProperty("reason").GetString());
+        Assert.Equal(SignatureAuthenticationHandler.SchemeName, response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    private async Task<int> CountPayments(SignedClient shop) =>
+        (await Json(await shop.SendAsync(HttpMethod.Get, "/v1/payments?limit=100"), HttpStatusCode.OK)).GetProperty("items").GetArrayLength();
+
+    [Fact]
+    public async Task A_replayed_create_is_refused_whether_it_succeeded_or_was_invalid()
+    {
+        var (_, shop) = await MerchantAsync();
+        var (first, copy) = SignedCreateAndCopies(shop, "k-rp", Body("o-rp"));
+        await Json(await _http.SendAsync(first), HttpStatusCode.Created);
+        await AssertReplayRefused(await _http.SendAsync(copy()));
+
+        // Refused before any write (a validation problem): the signature is spent all the same.
+        var (bad, badCopy) = SignedCreateAndCopies(shop, "k-rp-bad", Body("o-rp-bad", amount: "1.0000001"));
+        await Json(await _http.SendAsync(bad), HttpStatusCode.BadRequest);
+        await AssertReplayRefused(await _http.SendAsync(badCopy()));
+        Assert.Equal(1, await CountPayments(shop));
+    }
+
+    [Fact]
+    public async Task The_same_signed_create_sent_twice_at_once_runs_once()
+    {
+        var (_, shop) = await MerchantAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var (first, copy) = SignedCreateAndCopies(shop, $"k-twin-{round}", Body($"o-twin-{round}"));
+            var responses = await Task.WhenAll(_http.SendAsync(first), _http.SendAsync(copy()));
+            Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Unauthorized], responses.Select(r => r.StatusCode).Order());
+            await AssertReplayRefused(responses.Single(r => r.StatusCode == HttpStatusCode.Unauthorized));
+        }
+        Assert.Equal(5, await CountPayments(shop));
     }
 
     [Theory]
@@ -267,6 +320,15 @@ public sealed class RateLimitTests(ThrottledPaymentsFactory factory) : IClassFix
         Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests], statuses);
         Assert.True(int.Parse(limited!.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
+
+        // A create refused by the limiter never ran, but its signature is spent: resent once the bucket refills, it is a replay.
+        var (_, resend) = PaymentsApiTests<SqlitePaymentsFactory>.SignedCreateAndCopies(shop, "k-limited",
+            """{"merchantOrderId":"o-limited","amount":"1","asset":"USDT","chain":"tron"}""");
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await http.SendAsync(resend())).StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var replayed = await http.SendAsync(resend());
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        Assert.Contains(AuthFailureReasons.Replayed, await replayed.Content.ReadAsStringAsync());
 
         var vip = await admin.SendAsync(HttpMethod.Put, $"/v1/admin/merchants/{merchant.Id}/settings",
             """{"acceptedAssets":["USDT@tron"],"plan":"vip"}""");

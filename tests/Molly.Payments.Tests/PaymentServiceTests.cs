@@ -59,6 +59,26 @@ public abstract class PaymentServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_companion_write_commits_with_the_payment_or_its_refusal_writes_nothing()
+    {
+        var companion = new Item(new ItemKey("SIG#k#0001", "SIG")) { ["type"] = "SeenSignature" };
+        var created = await _service.CreateAsync(Shop, "k1", Order("o-1"), TransactOp.Put(companion, Condition.ItemAbsent));
+        var view = Assert.IsType<CreatePaymentOutcome.Created>(created).Payment;
+        Assert.NotNull(await Store.GetAsync(companion.Key));
+        Assert.NotNull(await Store.GetAsync(new ItemKey($"pay#{view.Id}", "payment")));
+
+        // The same companion again (a replayed signature): refused, and nothing of the second payment exists.
+        var refused = await _service.CreateAsync(Shop, "k2", Order("o-2"), TransactOp.Put(companion, Condition.ItemAbsent));
+        Assert.IsType<CreatePaymentOutcome.CompanionRejected>(refused);
+        Assert.Null(await Store.GetAsync(new ItemKey("m#m_shop#order#o-2", "order")));
+        Assert.Null(await Store.GetAsync(new ItemKey("m#m_shop#idem#k2", "idem")));
+        var page = await Store.QueryAsync(new Query("m#m_shop#pay") { Index = "GSI1" });
+        Assert.Equal([view.Id], page.Items.Select(i => i.PK["pay#".Length..]));
+        var outbox = (await Store.ChangeFeed.ReadAsync(null)).Changes.Where(c => c.Key.PK.StartsWith("outbox#", StringComparison.Ordinal));
+        Assert.Single(outbox);
+    }
+
+    [Fact]
     public async Task Same_key_and_request_replays_the_original_response_and_writes_nothing()
     {
         var first = Assert.IsType<CreatePaymentOutcome.Created>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;

@@ -46,6 +46,8 @@ public sealed class SignatureAuthenticationHandler(
 
     private const string FailureReasonKey = "molly:auth-failure";
 
+    internal const string ReplayedDetail = "This signature was already used; sign each request anew.";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var headers = Request.Headers;
@@ -91,18 +93,21 @@ public sealed class SignatureAuthenticationHandler(
         if (!CryptographicOperations.FixedTimeEquals(expected, presented))
             return Fail(AuthFailureReasons.BadSignature, "The signature does not match the request.");
 
-        var seen = new Item(TableKeys.SeenSignature(keyId, Convert.ToHexStringLower(presented)))
+        var record = new SignatureRecord(store, new Item(TableKeys.SeenSignature(keyId, Convert.ToHexStringLower(presented)))
         {
             [Attr.Type] = "SeenSignature",
             [Attr.Ttl] = timestamp + (long)skew.TotalSeconds + 60,
-        };
-        try
+        });
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<RecordsSignatureInTransactionMetadata>() is not null)
         {
-            await store.PutAsync(seen, Condition.ItemAbsent, ct);
+            // The endpoint commits the record with its own writes (one commit per request); the hook covers every way the
+            // request can end before the endpoint does (403, 429, a malformed body, an exception).
+            Context.Features.Set(record);
+            Response.OnStarting(WriteIfPending, (record, Context));
         }
-        catch (ConditionFailedException)
+        else if (!await record.WriteAsync(ct))
         {
-            return Fail(AuthFailureReasons.Replayed, "This signature was already used; sign each request anew.");
+            return Fail(AuthFailureReasons.Replayed, ReplayedDetail);
         }
 
         var claims = new List<Claim>
@@ -113,6 +118,22 @@ public sealed class SignatureAuthenticationHandler(
         claims.AddRange(key.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ClaimTypes.NameIdentifier, ClaimTypes.Role));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    private static async Task WriteIfPending(object state)
+    {
+        var (record, context) = ((SignatureRecord, HttpContext))state;
+        if (record.IsWritten) return;
+        try
+        {
+            if (!await record.WriteAsync(context.RequestAborted))
+                context.RequestServices.GetRequiredService<ILogger<SignatureAuthenticationHandler>>()
+                    .LogInformation("A replayed signature ended before its endpoint ran ({Status}); nothing was executed", context.Response.StatusCode);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or OperationCanceledException)
+        {
+            // The response is already an error that executed nothing (as when the handler's own put fails): no record, as before.
+        }
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
