@@ -148,6 +148,33 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
         Assert.Equal(5, await CountPayments(shop));
     }
 
+    [Fact]
+    public async Task A_signed_idempotency_key_cannot_be_changed_in_transit()
+    {
+        var (_, shop) = await MerchantAsync();
+        var signed = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk"), signedIdempotencyKey: "k-signed");
+        await Json(await _http.SendAsync(signed), HttpStatusCode.Created);
+
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var tampered = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-2"), signedIdempotencyKey: "k-signed-2");
+        tampered.Headers.Remove(RequestSigning.IdempotencyKeyHeader);
+        tampered.Headers.Add(RequestSigning.IdempotencyKeyHeader, "k-other");
+        var refused = await Json(await _http.SendAsync(tampered), HttpStatusCode.Unauthorized);
+        Assert.Equal(AuthFailureReasons.BadSignature, refused.GetProperty("reason").GetString());
+        Assert.Equal(1, await CountPayments(shop));
+
+        // Only idempotency-key can be named, and it must then be present.
+        var other = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-3"), signedIdempotencyKey: "k-3");
+        other.Headers.Remove(RequestSigning.SignedHeadersHeader);
+        other.Headers.Add(RequestSigning.SignedHeadersHeader, "content-type");
+        Assert.Equal(AuthFailureReasons.MalformedHeader, (await Json(await _http.SendAsync(other), HttpStatusCode.Unauthorized)).GetProperty("reason").GetString());
+        var missing = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-4"), signedIdempotencyKey: "k-4");
+        missing.Headers.Remove(RequestSigning.IdempotencyKeyHeader);
+        Assert.Equal(AuthFailureReasons.MalformedHeader, (await Json(await _http.SendAsync(missing), HttpStatusCode.Unauthorized)).GetProperty("reason").GetString());
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1)); // the listing below would otherwise repeat the signature of the one above
+        Assert.Equal(1, await CountPayments(shop));
+    }
+
     [Theory]
     [InlineData("1.0000001", "USDT", "tron", "amount")]
     [InlineData("1", "DOGE", "tron", "asset")]
@@ -335,5 +362,45 @@ public sealed class RateLimitTests(ThrottledPaymentsFactory factory) : IClassFix
         Assert.Equal(HttpStatusCode.NoContent, vip.StatusCode);
         for (var i = 0; i < 10; i++)
             Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, $"/v1/payments?limit={i + 10}")).StatusCode);
+    }
+}
+
+/// <summary>A deployment whose clients all sign their Idempotency-Key (Molly:Auth:RequireSignedIdempotencyKey).</summary>
+public sealed class SignedIdempotencyKeyFactory() : ApiFactory("Sqlite", new Dictionary<string, string>
+{
+    ["Molly:Auth:RequireSignedIdempotencyKey"] = "true",
+});
+
+public sealed class SignedIdempotencyKeyTests(SignedIdempotencyKeyFactory factory) : IClassFixture<SignedIdempotencyKeyFactory>
+{
+    [Fact]
+    public void The_signed_string_gains_one_line_only_when_the_key_is_signed()
+    {
+        Assert.Equal("1700000000\nPOST\n/v1/payments\nabc", RequestSigning.StringToSign(1700000000, "post", "/v1/payments", "abc"));
+        Assert.Equal("1700000000\nPOST\n/v1/payments\nabc\nidempotency-key:k-1",
+            RequestSigning.StringToSign(1700000000, "post", "/v1/payments", "abc", "k-1"));
+    }
+
+    [Fact]
+    public async Task When_required_an_unsigned_idempotency_key_is_refused_and_a_signed_one_accepted()
+    {
+        var http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        var admin = new SignedClient(http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+        var merchant = (await (await admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", """{"name":"Strict shop"}"""))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var key = (await (await admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys"))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        var shop = new SignedClient(http, key.KeyId, key.Secret, factory.Clock.GetUtcNow);
+        const string body = """{"merchantOrderId":"o-1","amount":"1","asset":"USDT","chain":"tron"}""";
+
+        var legacy = shop.Build(HttpMethod.Post, "/v1/payments", body);
+        legacy.Headers.Add(RequestSigning.IdempotencyKeyHeader, "k-1");
+        var refused = await http.SendAsync(legacy);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains(AuthFailureReasons.UnsignedIdempotencyKey, await refused.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.Created, (await http.SendAsync(shop.Build(HttpMethod.Post, "/v1/payments", body, signedIdempotencyKey: "k-1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, "/v1/me")).StatusCode); // no Idempotency-Key: nothing to sign
     }
 }

@@ -23,6 +23,7 @@ public static class AuthFailureReasons
     public const string TimestampSkew = "timestamp_skew";
     public const string BadSignature = "bad_signature";
     public const string Replayed = "replayed_signature";
+    public const string UnsignedIdempotencyKey = "unsigned_idempotency_key";
 }
 
 public static class MollyClaims
@@ -66,6 +67,23 @@ public sealed class SignatureAuthenticationHandler(
             return Fail(AuthFailureReasons.MalformedHeader, $"{RequestSigning.TimestampHeader} must be unix seconds.");
         if (!RequestSigning.TryParseSignature(signatureHeader, out var presented))
             return Fail(AuthFailureReasons.MalformedHeader, $"{RequestSigning.SignatureHeader} must be 64 hex characters.");
+        string? signedIdempotencyKey = null;
+        var idempotencyKeys = headers[RequestSigning.IdempotencyKeyHeader];
+        if (headers[RequestSigning.SignedHeadersHeader] is { Count: > 0 } signedHeaders)
+        {
+            if (signedHeaders.Count != 1 || !string.Equals(signedHeaders[0]?.Trim(), RequestSigning.SignedIdempotencyKey, StringComparison.OrdinalIgnoreCase))
+                return Fail(AuthFailureReasons.MalformedHeader,
+                    $"{RequestSigning.SignedHeadersHeader} can only name {RequestSigning.SignedIdempotencyKey}.");
+            if (idempotencyKeys.Count != 1)
+                return Fail(AuthFailureReasons.MalformedHeader,
+                    $"{RequestSigning.SignedHeadersHeader} names {RequestSigning.SignedIdempotencyKey}: send exactly one {RequestSigning.IdempotencyKeyHeader} header.");
+            signedIdempotencyKey = idempotencyKeys[0] ?? "";
+        }
+        else if (idempotencyKeys.Count > 0 && molly.Value.Auth.RequireSignedIdempotencyKey)
+        {
+            return Fail(AuthFailureReasons.UnsignedIdempotencyKey,
+                $"Sign the {RequestSigning.IdempotencyKeyHeader} header: send {RequestSigning.SignedHeadersHeader}: {RequestSigning.SignedIdempotencyKey}.");
+        }
 
         var now = clock.GetUtcNow();
         var skew = molly.Value.Auth.MaxClockSkew;
@@ -84,7 +102,7 @@ public sealed class SignatureAuthenticationHandler(
         byte[] expected;
         try
         {
-            expected = RequestSigning.Sign(secret, timestamp, Request.Method, PathAndQuery(), body.Span);
+            expected = RequestSigning.Sign(secret, timestamp, Request.Method, PathAndQuery(), body.Span, signedIdempotencyKey);
         }
         finally
         {
