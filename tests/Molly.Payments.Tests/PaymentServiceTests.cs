@@ -195,9 +195,26 @@ public abstract class PaymentServiceTests : IAsyncLifetime
         await Task.WhenAll(Enumerable.Range(0, 12).Select(async i => got.Add(await (i % 2 == 0 ? a : b).AllocateAsync("bitcoin", "mainnet"))));
         Assert.Equal(12, got.Distinct().Count());
         Assert.Equal(2, got.Count(i => i < AddressShards.Size));       // 9,998 and 9,999: the rest of shard 0
-        Assert.All(got.Where(i => i >= AddressShards.Size), i => Assert.InRange(i, 10_000, 10_011)); // then shard 1, in blocks
+        // Then shard 1, in blocks; each allocator may also hold one block reserved ahead.
+        Assert.All(got.Where(i => i >= AddressShards.Size), i => Assert.InRange(i, 10_000, 10_009 + 2 * 3));
         var pointer = await Store.GetAsync(new ItemKey("alloc#bitcoin#mainnet", "open"));
         Assert.Equal(1, pointer?.GetInt64("shard"));
+    }
+
+    [Fact]
+    public async Task The_next_block_is_reserved_while_half_of_the_current_one_is_left()
+    {
+        var allocator = new DepositAddressAllocator(Store, blockSize: 4);
+        var counter = new ItemKey("alloc#ethereum#mainnet", "shard#00000000");
+        Assert.Equal(0, await allocator.AllocateAsync("ethereum", "mainnet"));
+        Assert.Equal(1, await allocator.AllocateAsync("ethereum", "mainnet"));
+        // Two of four left: the next block is being reserved in the background.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await Store.GetAsync(counter))?.GetInt64("next") != 8 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(8, (await Store.GetAsync(counter))?.GetInt64("next"));
+        var rest = new List<long>();
+        for (var i = 0; i < 6; i++) rest.Add(await allocator.AllocateAsync("ethereum", "mainnet"));
+        Assert.Equal([2L, 3L, 4L, 5L, 6L, 7L], rest);
     }
 
     private static string Json(PaymentView v) => System.Text.Json.JsonSerializer.Serialize(v, PaymentsJsonContext.Default.PaymentView);
