@@ -91,6 +91,25 @@ public abstract class PaymentServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_replay_answers_the_payment_as_created_after_it_moved_on_and_reads_older_records()
+    {
+        var first = Assert.IsType<CreatePaymentOutcome.Created>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        await Store.UpdateAsync(new ItemKey($"pay#{first.Id}", "payment"),
+            new Update().Set("status", "paid").Set("statusVersion", 3).Set("received", "25500000"));
+        var replayed = Assert.IsType<CreatePaymentOutcome.Replayed>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        Assert.Equal(Json(first), Json(replayed));
+        Assert.Equal("paid", (await _service.GetAsync(Shop.MerchantId, first.Id))!.Status);
+
+        // A record of the earlier shape (the response itself, no payment id) still replays.
+        var idem = new ItemKey("m#m_shop#idem#k1", "idem");
+        var record = (await Store.GetAsync(idem))!;
+        var legacy = new Item(idem) { ["fingerprint"] = record.RequireString("fingerprint"), ["response"] = Json(first with { Address = "legacy" }) };
+        await Store.PutAsync(legacy);
+        var old = Assert.IsType<CreatePaymentOutcome.Replayed>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        Assert.Equal("legacy", old.Address);
+    }
+
+    [Fact]
     public async Task Same_key_with_another_request_is_a_conflict()
     {
         await _service.CreateAsync(Shop, "k1", Order("o-1"));
