@@ -68,6 +68,9 @@ internal sealed class ExecutionData
     public JsonArray? BranchResults { get; set; }
     public int BranchesDone { get; set; }
 
+    /// <summary>A Parallel state whose branch executions are still being created (see WorkflowEngine.SpawnBranchesAsync).</summary>
+    public bool SpawnPending { get; set; }
+
     /// <summary>The number of the last history event written.</summary>
     public long EventSeq { get; set; }
 }

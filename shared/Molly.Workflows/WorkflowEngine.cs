@@ -135,12 +135,13 @@ public sealed class WorkflowEngine
                 SortKey = SortKeyCondition.BeginsWith(HistoryPrefix), Limit = 500, Cursor = cursor,
             }, ct);
             foreach (var item in page.Items)
-                events.Add(new HistoryEvent(
-                    long.Parse(item.SK[HistoryPrefix.Length..], CultureInfo.InvariantCulture),
-                    item.RequireString("type"),
-                    DateTimeOffset.Parse(item.RequireString("ts"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal),
-                    item.GetString("state"),
-                    item.GetString("details") is { } details ? JsonNode.Parse(details) : null));
+                foreach (var e in JsonNode.Parse(item.RequireString("events"))!.AsArray())
+                    events.Add(new HistoryEvent(
+                        e!["id"]!.GetValue<long>(),
+                        e["type"]!.GetValue<string>(),
+                        DateTimeOffset.Parse(e["ts"]!.GetValue<string>(), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal),
+                        e["state"]?.GetValue<string>(),
+                        e["details"]?.DeepClone()));
             cursor = page.Cursor;
         } while (cursor is not null);
         return events;
@@ -309,6 +310,7 @@ public sealed class WorkflowEngine
             if (dueSk is not null) await _store.DeleteAsync(new ItemKey(DuePk, dueSk), ct: ct);
             return 0;
         }
+        if (rec.D.ParentId is not null && rec.D.Status == ExecutionStatus.Running && await AbortIfOrphanedAsync(id, ct)) return 1;
         var steps = 0;
         while (steps < _options.MaxInlineSteps)
         {
@@ -323,6 +325,37 @@ public sealed class WorkflowEngine
             rec = next;
         }
         return steps;
+    }
+
+    /// <summary>
+    /// Aborts a branch execution whose Parallel state no longer waits for it (failed, retried or gone). Runs after the
+    /// parent's transition and, as a safety net after a crash, whenever the branch is stepped.
+    /// </summary>
+    private async Task<bool> AbortIfOrphanedAsync(string id, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxCommitAttempts; attempt++)
+        {
+            var rec = await LoadAsync(id, ct);
+            if (rec is null || rec.D.Status != ExecutionStatus.Running || rec.D.ParentId is null) return false;
+            var parent = await LoadAsync(rec.D.ParentId, ct);
+            if (parent is not null && parent.D.Status == ExecutionStatus.Running && parent.D.Gen == rec.D.ParentGen
+                && parent.D.Phase == Phase.Waiting) return false;
+            var tx = new Tx(_time.GetUtcNow());
+            ClearTokens(tx, rec.D);
+            rec.D.Status = ExecutionStatus.Aborted;
+            rec.D.StopDate = tx.Now;
+            Emit(rec, "ExecutionAborted", rec.D.State, null, tx.Now);
+            tx.Stage(rec, null);
+            try
+            {
+                await CommitAsync(tx, ct);
+                return true;
+            }
+            catch (ConditionFailedException)
+            {
+            }
+        }
+        return false;
     }
 
     private async Task CommitStaleAsync(Rec rec, CancellationToken ct)
@@ -347,6 +380,10 @@ public sealed class WorkflowEngine
             case Phase.Timer:
                 if (d.WakeAt > now) return (false, null);
                 outcome = Outcome.Continue;
+                break;
+            case Phase.Waiting when d.SpawnPending:
+                await SpawnBranchesAsync(rec, def, ct);
+                outcome = Outcome.Spawned;
                 break;
             case Phase.Waiting:
                 if (d.TimeoutAt <= now) outcome = Outcome.Failure(StatesErrors.Timeout, $"State '{d.State}' timed out.");
@@ -382,7 +419,8 @@ public sealed class WorkflowEngine
             try
             {
                 await CommitAsync(tx, ct);
-                if (tx.Touches.Any(r => r.D.ParentId is null && r.D.Status != ExecutionStatus.Running) || tx.Touches.Count > 1) Wake();
+                foreach (var sibling in tx.AfterCommit) await AbortIfOrphanedAsync(sibling, ct);
+                if (tx.Touches.Count > 1) Wake();
                 return (true, rec);
             }
             catch (ConditionFailedException)
@@ -459,6 +497,35 @@ public sealed class WorkflowEngine
         if (def.LambdaInvoke)
             result = new JsonObject { ["ExecutedVersion"] = "$LATEST", ["Payload"] = result, ["StatusCode"] = 200 };
         return Outcome.Success(result);
+    }
+
+    /// <summary>
+    /// Creates the branch executions of a Parallel state, one transaction each (an existing branch is left as it is, so a
+    /// re-run after a crash creates only the missing ones).
+    /// </summary>
+    private async Task SpawnBranchesAsync(Rec rec, StateDef def, CancellationToken ct)
+    {
+        var d = rec.D;
+        var effective = EffectiveInput(def, d, null);
+        for (var i = 0; i < def.Branches.Count; i++)
+        {
+            var branch = def.Branches[i];
+            var now = _time.GetUtcNow();
+            var childId = BranchExecutionId(d.Id, d.Gen, i);
+            var child = new Rec(new ExecutionData
+            {
+                Id = childId, Workflow = d.Workflow, Machine = branch.Key, Name = childId, ParentId = d.Id, BranchIndex = i,
+                ParentGen = d.Gen, RootId = d.RootId, RootName = d.RootName, RootInput = d.RootInput ?? d.Input?.DeepClone(),
+                RootStart = d.RootStart, Input = effective?.DeepClone(), StartDate = now,
+            }, version: 0, dueSk: null, isNew: true);
+            Emit(child, "ExecutionStarted", null, null, now);
+            EnterState(child, branch.States[branch.StartAt], effective?.DeepClone(), now);
+            var tx = new Tx(now);
+            tx.Stage(child, now);
+            try { await CommitAsync(tx, ct); }
+            catch (ConditionFailedException) { } // created before a crash
+        }
+        Wake();
     }
 
     private async Task CallbackAsync(string token, Outcome outcome, CancellationToken ct)
@@ -582,30 +649,21 @@ public sealed class WorkflowEngine
                 tx.Stage(rec, Min(d.TimeoutAt, d.HeartbeatAt));
                 break;
             case OutcomeKind.Continue when def.Type == StateType.Parallel:
-            {
-                var effective = EffectiveInput(def, d, null);
+                // Validate the input now (a path error is the state's error); the branches are created by the worker
+                // right after this commit, each in its own transaction (SpawnPending keeps the state due until then).
+                EffectiveInput(def, d, null);
                 d.Phase = Phase.Waiting;
                 d.WakeAt = null;
+                d.SpawnPending = true;
                 d.BranchResults = new JsonArray(new JsonNode?[def.Branches.Count]);
                 d.BranchesDone = 0;
                 Emit(rec, "ParallelStateStarted", def.Name, null, tx.Now);
-                tx.Stage(rec, null);
-                for (var i = 0; i < def.Branches.Count; i++)
-                {
-                    var branch = def.Branches[i];
-                    var childId = BranchExecutionId(d.Id, d.Gen, i);
-                    var child = new Rec(new ExecutionData
-                    {
-                        Id = childId, Workflow = d.Workflow, Machine = branch.Key, Name = childId, ParentId = d.Id, BranchIndex = i,
-                        ParentGen = d.Gen, RootId = d.RootId, RootName = d.RootName, RootInput = d.RootInput ?? d.Input?.DeepClone(),
-                        RootStart = d.RootStart, Input = effective?.DeepClone(), StartDate = tx.Now,
-                    }, version: 0, dueSk: null, isNew: true);
-                    Emit(child, "ExecutionStarted", null, null, tx.Now);
-                    EnterState(child, branch.States[branch.StartAt], effective?.DeepClone(), tx.Now);
-                    tx.Stage(child, tx.Now);
-                }
+                tx.Stage(rec, tx.Now);
                 break;
-            }
+            case OutcomeKind.Spawned:
+                d.SpawnPending = false;
+                tx.Stage(rec, null);
+                break;
             default:
                 throw new InvalidOperationException($"State '{def.Name}': unexpected outcome {outcome.Kind}.");
         }
@@ -637,6 +695,7 @@ public sealed class WorkflowEngine
                 d.WakeAt = tx.Now.AddSeconds(delay);
                 d.TimeoutAt = d.HeartbeatAt = null;
                 d.BranchResults = null;
+                d.SpawnPending = false;
                 Emit(rec, "RetryScheduled", def.Name, new JsonObject { ["retrier"] = i, ["attempt"] = count + 1, ["delaySeconds"] = delay }, tx.Now);
                 tx.Stage(rec, d.WakeAt);
                 return;
@@ -716,16 +775,7 @@ public sealed class WorkflowEngine
             return;
         }
         for (var i = 0; i < p.BranchResults!.Count; i++)
-        {
-            if (i == child.D.BranchIndex) continue;
-            var sibling = await LoadAsync(BranchExecutionId(p.Id, p.Gen, i), ct);
-            if (sibling is null || sibling.D.Status != ExecutionStatus.Running) continue;
-            ClearTokens(tx, sibling.D);
-            sibling.D.Status = ExecutionStatus.Aborted;
-            sibling.D.StopDate = tx.Now;
-            Emit(sibling, "ExecutionAborted", sibling.D.State, null, tx.Now);
-            tx.Stage(sibling, null);
-        }
+            if (i != child.D.BranchIndex) tx.AfterCommit.Add(BranchExecutionId(p.Id, p.Gen, i));
         await ApplyAsync(tx, parent, Outcome.Failure(child.D.Error ?? StatesErrors.BranchFailed, child.D.Cause), ct);
     }
 
@@ -743,6 +793,7 @@ public sealed class WorkflowEngine
         d.TimeoutAt = d.HeartbeatAt = null;
         d.HeartbeatSeconds = null;
         d.BranchResults = null;
+        d.SpawnPending = false;
         d.BranchesDone = 0;
         Emit(rec, $"{def.Type}StateEntered", def.Name, new JsonObject { ["input"] = input?.DeepClone() }, now);
     }
@@ -869,16 +920,21 @@ public sealed class WorkflowEngine
             };
             if (dueSk is not null) item["dueSk"] = dueSk;
             ops.Add(TransactOp.Put(item, rec.IsNew ? Condition.ItemAbsent : Condition.VersionEquals(rec.Version)));
-            foreach (var e in rec.Events)
+            if (rec.Events.Count > 0)
             {
-                var h = new Item(ExecPrefix + d.Id, HistoryPrefix + e.Id.ToString("D10", CultureInfo.InvariantCulture))
+                // One history item per execution per transaction (keeps transactions small: DynamoDB Local allows 10 items).
+                var events = new JsonArray();
+                foreach (var e in rec.Events)
                 {
-                    ["type"] = e.Type,
-                    ["ts"] = Iso(e.Timestamp),
-                };
-                if (e.State is not null) h["state"] = e.State;
-                if (e.Details is not null) h["details"] = e.Details.ToJsonString();
-                ops.Add(TransactOp.Put(h));
+                    var o = new JsonObject { ["id"] = e.Id, ["type"] = e.Type, ["ts"] = Iso(e.Timestamp) };
+                    if (e.State is not null) o["state"] = e.State;
+                    if (e.Details is not null) o["details"] = e.Details.DeepClone();
+                    events.Add(o);
+                }
+                ops.Add(TransactOp.Put(new Item(ExecPrefix + d.Id, HistoryPrefix + rec.Events[0].Id.ToString("D10", CultureInfo.InvariantCulture))
+                {
+                    ["events"] = events.ToJsonString(),
+                }));
             }
             applied.Add((rec, dueSk));
         }
@@ -944,6 +1000,9 @@ public sealed class WorkflowEngine
         public List<TransactOp> Ops { get; } = [];
         public List<Rec> Touches { get; } = [];
 
+        /// <summary>Branch executions to abort once this transaction has committed (their Parallel state failed).</summary>
+        public List<string> AfterCommit { get; } = [];
+
         public void Stage(Rec rec, DateTimeOffset? due)
         {
             rec.Due = due;
@@ -953,7 +1012,7 @@ public sealed class WorkflowEngine
         public Rec? Find(string id) => Touches.FirstOrDefault(r => r.D.Id == id);
     }
 
-    private enum OutcomeKind { Continue, Success, Failure, Wait, Heartbeat, Reload }
+    private enum OutcomeKind { Continue, Success, Failure, Wait, Heartbeat, Reload, Spawned }
 
     private sealed record Outcome(OutcomeKind Kind, JsonNode? Result = null, string? Error = null, string? Cause = null,
         int? TimeoutSeconds = null, int? HeartbeatSeconds = null)
@@ -961,6 +1020,7 @@ public sealed class WorkflowEngine
         public static readonly Outcome Continue = new(OutcomeKind.Continue);
         public static readonly Outcome Heartbeat = new(OutcomeKind.Heartbeat);
         public static readonly Outcome Reload = new(OutcomeKind.Reload);
+        public static readonly Outcome Spawned = new(OutcomeKind.Spawned);
         public static Outcome Success(JsonNode? result) => new(OutcomeKind.Success, result);
         public static Outcome Failure(string error, string? cause) => new(OutcomeKind.Failure, Error: error, Cause: cause);
         public static Outcome Wait(int? timeout, int? heartbeat) => new(OutcomeKind.Wait, TimeoutSeconds: timeout, HeartbeatSeconds: heartbeat);
