@@ -178,7 +178,7 @@ public sealed class ChoiceRule
         if (v is not JsonValue n || n.GetValueKind() != JsonValueKind.Number) return null;
         var text = n.ToJsonString();
         if (decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return new Num(d, (double)d);
-        return new Num(null, n.GetValue<double>());
+        return JsonNumber.TryGetDouble(n, out var approx) ? new Num(null, approx) : null;
     }
 
     private readonly record struct Num(decimal? Exact, double Approx) : IComparable

@@ -46,3 +46,17 @@ public class WorkflowErrorException(string error, string? cause = null, Exceptio
 
 /// <summary>The definition is not valid ASL for this engine (raised when a workflow is loaded, never mid-execution).</summary>
 public sealed class InvalidDefinitionException(string message) : Exception(message);
+
+internal static class JsonNumber
+{
+    /// <summary>
+    /// The value of a JSON number, whether the node was parsed or built in memory (a JsonValue holding an int cannot be
+    /// read with GetValue&lt;double&gt;, so read its JSON text).
+    /// </summary>
+    public static bool TryGetDouble(System.Text.Json.Nodes.JsonNode? node, out double value)
+    {
+        value = 0;
+        return node is System.Text.Json.Nodes.JsonValue v && v.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && double.TryParse(v.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value);
+    }
+}

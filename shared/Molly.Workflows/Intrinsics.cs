@@ -294,11 +294,7 @@ public abstract class IntrinsicExpr
 
         private static int Int(JsonNode? v)
         {
-            if (v is JsonValue value && value.GetValueKind() == JsonValueKind.Number)
-            {
-                var d = value.GetValue<double>();
-                if (d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
-            }
+            if (JsonNumber.TryGetDouble(v, out var d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue) return (int)d;
             if (v is JsonValue sv && sv.TryGetValue<string>(out var s) && int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i)) return i;
             throw new ArgumentException("expected an integer");
         }

@@ -861,7 +861,7 @@ public sealed class WorkflowEngine
         if (def.Timestamp is { } t) return t;
         if (def.SecondsPath is { } sp)
         {
-            if (sp.TryGet(effective, out var v) && v is JsonValue n && n.GetValueKind() == JsonValueKind.Number && n.GetValue<double>() is var secs && secs >= 0)
+            if (sp.TryGet(effective, out var v) && JsonNumber.TryGetDouble(v, out var secs) && secs >= 0)
                 return d.EnteredTime.AddSeconds(secs);
             throw new WorkflowErrorException(StatesErrors.Runtime, $"State '{def.Name}': SecondsPath '{sp}' is not a non-negative number.");
         }
@@ -873,7 +873,7 @@ public sealed class WorkflowEngine
     private static int? Seconds(int? literal, ReferencePath? path, JsonNode? input, StateDef def, string field)
     {
         if (literal is not null || path is null) return literal;
-        if (path.TryGet(input, out var v) && v is JsonValue n && n.GetValueKind() == JsonValueKind.Number && n.GetValue<double>() is var s && s >= 1)
+        if (path.TryGet(input, out var v) && JsonNumber.TryGetDouble(v, out var s) && s >= 1)
             return (int)s;
         throw new WorkflowErrorException(StatesErrors.Runtime, $"State '{def.Name}': {field} '{path}' is not a positive number.");
     }
