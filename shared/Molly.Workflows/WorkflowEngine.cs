@@ -45,6 +45,7 @@ public sealed class WorkflowEngine
     private const string TokenPrefix = "wftok#";
     private const string HistoryPrefix = "h#";
     private const int MaxCommitAttempts = 20;
+    private const int MaxGroupedSteps = 25;
 
     private readonly IItemStore _store;
     private readonly WorkflowDefinitions _definitions;
@@ -96,7 +97,7 @@ public sealed class WorkflowEngine
             Id = id, Workflow = workflow, Machine = workflow, Name = name, RootId = id, RootName = name, RootStart = now,
             Input = input?.DeepClone(), StartDate = now,
         }, version: 0, dueSk: null, isNew: true);
-        Emit(rec, "ExecutionStarted", null, new JsonObject { ["input"] = input?.DeepClone() }, now);
+        Emit(rec, "ExecutionStarted", null, Detail("input", input), now);
         EnterState(rec, machine.States[machine.StartAt], input?.DeepClone(), now);
         var tx = new Tx(now);
         tx.Stage(rec, now);
@@ -416,6 +417,11 @@ public sealed class WorkflowEngine
         {
             var tx = new Tx(_time.GetUtcNow());
             await ApplyAsync(tx, rec, outcome, ct);
+            // Side-effect-free states that follow (Pass, Choice, Succeed, Fail, a Wait already due) are applied into the
+            // same transaction: a crash replays them deterministically, so grouping loses nothing and saves commits.
+            // Task and Parallel states are never grouped: their side effects start only after their entry is committed.
+            for (var grouped = 0; grouped < MaxGroupedSteps && IsPureAndDue(tx, rec); grouped++)
+                await ApplyAsync(tx, rec, Outcome.Continue, ct);
             try
             {
                 await CommitAsync(tx, ct);
@@ -431,6 +437,14 @@ public sealed class WorkflowEngine
             }
         }
         throw new InvalidOperationException($"Execution '{rec.D.Id}': gave up after {MaxCommitAttempts} conflicting commits.");
+    }
+
+    private bool IsPureAndDue(Tx tx, Rec rec)
+    {
+        var d = rec.D;
+        if (tx.Touches.Count != 1 || tx.Ops.Count != 0 || tx.AfterCommit.Count != 0) return false;
+        if (d.Status != ExecutionStatus.Running || d.Phase != Phase.Ready || d.WakeAt > tx.Now) return false;
+        return StateOf(d).Type is StateType.Pass or StateType.Choice or StateType.Succeed or StateType.Fail or StateType.Wait;
     }
 
     /// <summary>Runs a Task's handler (the side effect, outside any transaction).</summary>
@@ -633,7 +647,7 @@ public sealed class WorkflowEngine
         {
             case OutcomeKind.Success:
                 Emit(rec, def.Type == StateType.Task ? "TaskSucceeded" : "ParallelStateSucceeded", def.Name,
-                    new JsonObject { ["output"] = outcome.Result?.DeepClone() }, tx.Now);
+                    Detail("output", outcome.Result), tx.Now);
                 await ExitAsync(tx, rec, def, def.Next, ProcessResult(def, d, outcome.Result, applySelector: true), ct);
                 break;
             case OutcomeKind.Failure:
@@ -674,7 +688,7 @@ public sealed class WorkflowEngine
     {
         var d = rec.D;
         Emit(rec, def.Type == StateType.Task ? "TaskFailed" : "ParallelStateFailed", def.Name,
-            new JsonObject { ["error"] = error, ["cause"] = cause }, tx.Now);
+            new JsonObject { ["error"] = error, ["cause"] = cause }.ToJsonString(), tx.Now);
         ClearTokens(tx, d);
         if (!StatesErrors.IsTerminal(error))
         {
@@ -696,7 +710,7 @@ public sealed class WorkflowEngine
                 d.TimeoutAt = d.HeartbeatAt = null;
                 d.BranchResults = null;
                 d.SpawnPending = false;
-                Emit(rec, "RetryScheduled", def.Name, new JsonObject { ["retrier"] = i, ["attempt"] = count + 1, ["delaySeconds"] = delay }, tx.Now);
+                Emit(rec, "RetryScheduled", def.Name, new JsonObject { ["retrier"] = i, ["attempt"] = count + 1, ["delaySeconds"] = delay }.ToJsonString(), tx.Now);
                 tx.Stage(rec, d.WakeAt);
                 return;
             }
@@ -714,7 +728,7 @@ public sealed class WorkflowEngine
                     await FailExecutionAsync(tx, rec, e.Error, e.Cause, ct);
                     return;
                 }
-                Emit(rec, "CatchMatched", def.Name, new JsonObject { ["error"] = error, ["next"] = c.Next }, tx.Now);
+                Emit(rec, "CatchMatched", def.Name, new JsonObject { ["error"] = error, ["next"] = c.Next }.ToJsonString(), tx.Now);
                 await ExitAsync(tx, rec, def, c.Next, output, ct);
                 return;
             }
@@ -725,14 +739,14 @@ public sealed class WorkflowEngine
     private async Task ExitAsync(Tx tx, Rec rec, StateDef def, string? next, JsonNode? output, CancellationToken ct)
     {
         var d = rec.D;
-        Emit(rec, $"{def.Type}StateExited", def.Name, new JsonObject { ["output"] = output?.DeepClone() }, tx.Now);
+        Emit(rec, $"{def.Type}StateExited", def.Name, Detail("output", output), tx.Now);
         ClearTokens(tx, d);
         if (next is null)
         {
             d.Status = ExecutionStatus.Succeeded;
             d.Output = output;
             d.StopDate = tx.Now;
-            Emit(rec, "ExecutionSucceeded", null, new JsonObject { ["output"] = output?.DeepClone() }, tx.Now);
+            Emit(rec, "ExecutionSucceeded", null, Detail("output", output), tx.Now);
             tx.Stage(rec, null);
             if (d.ParentId is not null) await NotifyParentAsync(tx, rec, ct);
             return;
@@ -749,7 +763,7 @@ public sealed class WorkflowEngine
         d.Error = error;
         d.Cause = cause;
         d.StopDate = tx.Now;
-        Emit(rec, "ExecutionFailed", d.State, new JsonObject { ["error"] = error, ["cause"] = cause }, tx.Now);
+        Emit(rec, "ExecutionFailed", d.State, new JsonObject { ["error"] = error, ["cause"] = cause }.ToJsonString(), tx.Now);
         tx.Stage(rec, null);
         if (d.ParentId is not null) await NotifyParentAsync(tx, rec, ct);
     }
@@ -795,7 +809,7 @@ public sealed class WorkflowEngine
         d.BranchResults = null;
         d.SpawnPending = false;
         d.BranchesDone = 0;
-        Emit(rec, $"{def.Type}StateEntered", def.Name, new JsonObject { ["input"] = input?.DeepClone() }, now);
+        Emit(rec, $"{def.Type}StateEntered", def.Name, Detail("input", input), now);
     }
 
     private StateDef StateOf(ExecutionData d) => _definitions.Get(d.Machine).States[d.State!];
@@ -923,17 +937,30 @@ public sealed class WorkflowEngine
             if (rec.Events.Count > 0)
             {
                 // One history item per execution per transaction (keeps transactions small: DynamoDB Local allows 10 items).
-                var events = new JsonArray();
-                foreach (var e in rec.Events)
+                var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+                using (var w = new Utf8JsonWriter(buffer))
                 {
-                    var o = new JsonObject { ["id"] = e.Id, ["type"] = e.Type, ["ts"] = Iso(e.Timestamp) };
-                    if (e.State is not null) o["state"] = e.State;
-                    if (e.Details is not null) o["details"] = e.Details.DeepClone();
-                    events.Add(o);
+                    w.WriteStartArray();
+                    foreach (var e in rec.Events)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("id", e.Id);
+                        w.WriteString("type", e.Type);
+                        w.WriteString("ts", Iso(e.Timestamp));
+                        if (e.State is not null) w.WriteString("state", e.State);
+                        if (e.DetailsJson is not null)
+                        {
+                            w.WritePropertyName("details");
+                            w.WriteRawValue(e.DetailsJson, skipInputValidation: true);
+                        }
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
                 }
+                var events = Encoding.UTF8.GetString(buffer.WrittenSpan);
                 ops.Add(TransactOp.Put(new Item(ExecPrefix + d.Id, HistoryPrefix + rec.Events[0].Id.ToString("D10", CultureInfo.InvariantCulture))
                 {
-                    ["events"] = events.ToJsonString(),
+                    ["events"] = events,
                 }));
             }
             applied.Add((rec, dueSk));
@@ -948,8 +975,25 @@ public sealed class WorkflowEngine
         }
     }
 
-    private static void Emit(Rec rec, string type, string? state, JsonNode? details, DateTimeOffset now) =>
-        rec.Events.Add(new HistoryEvent(++rec.D.EventSeq, type, now, state, details));
+    private static void Emit(Rec rec, string type, string? state, string? detailsJson, DateTimeOffset now) =>
+        rec.Events.Add(new PendingEvent(++rec.D.EventSeq, type, now, state, detailsJson));
+
+    /// <summary>{"key": value} as JSON text, without copying the value's node tree.</summary>
+    private static string Detail(string key, JsonNode? value)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WritePropertyName(key);
+            if (value is null) w.WriteNullValue();
+            else value.WriteTo(w);
+            w.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private sealed record PendingEvent(long Id, string Type, DateTimeOffset Timestamp, string? State, string? DetailsJson);
 
     private static void ClearTokens(Tx tx, ExecutionData d)
     {
@@ -990,7 +1034,7 @@ public sealed class WorkflowEngine
         public string? DueSk { get; set; } = dueSk;
         public bool IsNew { get; set; } = isNew;
         public DateTimeOffset? Due { get; set; }
-        public List<HistoryEvent> Events { get; } = [];
+        public List<PendingEvent> Events { get; } = [];
         public DateTimeOffset? DueTime => DueSk is null ? null : WorkflowEngine.DueTime(DueSk);
     }
 

@@ -56,6 +56,45 @@ public sealed class ExecutionTests
     }
 
     [Fact]
+    public async Task A_Task_entry_is_committed_before_its_handler_runs_even_after_grouped_pure_states()
+    {
+        await using var h = await Harness.CreateAsync();
+        string? seenState = null;
+        h.Workflow("g", Json.Machine("A", """
+            "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a", "Next": "B"},
+            "B": {"Type": "Choice", "Choices": [{"Variable": "$.a", "NumericEquals": 1, "Next": "W"}]},
+            "W": {"Type": "Wait", "Seconds": 0, "Next": "T"},
+            "T": {"Type": "Task", "Resource": "${PeekArn}", "ResultPath": "$.t", "End": true}
+            """));
+        h.Handlers.Add("Peek", async (_, ctx, ct) =>
+        {
+            // What a restarted host would find if this process died now: the execution already in T.
+            seenState = (await h.NewEngine().DescribeAsync(ctx.ExecutionId, ct))!.CurrentState;
+            return "ok";
+        });
+        var r = await h.RunAsync("g", "{}", name: "grp");
+        Assert.Equal("T", seenState);
+        Json.Equal("""{"a": 1, "t": "ok"}""", r.Output);
+        var entered = (await h.Engine.GetHistoryAsync("g:grp")).Where(e => e.Type.EndsWith("StateEntered", StringComparison.Ordinal)).Select(e => e.State);
+        Assert.Equal(["A", "B", "W", "T"], entered);
+    }
+
+    [Fact]
+    public async Task Numbers_returned_by_handlers_work_in_Wait_and_Choice()
+    {
+        await using var h = await Harness.CreateAsync();
+        h.Workflow("n", Json.Machine("T", """
+            "T": {"Type": "Task", "Resource": "${NumArn}", "ResultPath": "$.r", "Next": "W"},
+            "W": {"Type": "Wait", "SecondsPath": "$.r.wait", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.r.wait", "NumericGreaterThan": 4.5, "Next": "Y"}]},
+            "Y": {"Type": "Succeed"}
+            """)).Handler("Num", _ => new JsonObject { ["wait"] = 5 });
+        Assert.Equal(ExecutionStatus.Running, (await h.RunAsync("n", "{}", name: "n")).Status);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(ExecutionStatus.Succeeded, (await h.DescribeAsync("n:n")).Status);
+    }
+
+    [Fact]
     public async Task Succeed_Fail_and_Pass_Result()
     {
         await using var h = await Harness.CreateAsync();
