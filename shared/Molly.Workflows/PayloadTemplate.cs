@@ -11,9 +11,17 @@ public sealed class PayloadTemplate
 {
     private readonly Func<JsonNode?, JsonNode?, JsonNode?> _build;
 
-    private PayloadTemplate(Func<JsonNode?, JsonNode?, JsonNode?> build) => _build = build;
+    private PayloadTemplate(Func<JsonNode?, JsonNode?, JsonNode?> build, bool usesContext)
+    {
+        _build = build;
+        UsesContext = usesContext;
+    }
 
-    public static PayloadTemplate Compile(JsonNode? template, string where) => new(CompileNode(template, where));
+    /// <summary>True when some field reads the context object (<c>$$</c>): only then does the engine build it.</summary>
+    public bool UsesContext { get; }
+
+    public static PayloadTemplate Compile(JsonNode? template, string where) =>
+        new(CompileNode(template, where), template?.ToJsonString().Contains("$$", StringComparison.Ordinal) == true);
 
     /// <summary>Builds the payload; a path that matches nothing raises States.ParameterPathFailure.</summary>
     public JsonNode? Build(JsonNode? input, JsonNode? context) => _build(input, context);

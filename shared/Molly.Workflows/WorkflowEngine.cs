@@ -837,13 +837,14 @@ public sealed class WorkflowEngine
     private JsonNode? EffectiveInput(StateDef def, ExecutionData d, string? token)
     {
         var input = InputPathOnly(def, d.StateInput);
-        return def.Parameters is null ? input : def.Parameters.Build(input, ContextObject(d, token));
+        return def.Parameters is null ? input : def.Parameters.Build(input, def.Parameters.UsesContext ? ContextObject(d, token) : null);
     }
 
     /// <summary>ResultSelector (Task/Parallel), then ResultPath into the raw input, then OutputPath.</summary>
     private JsonNode? ProcessResult(StateDef def, ExecutionData d, JsonNode? result, bool applySelector)
     {
-        if (applySelector && def.ResultSelector is not null) result = def.ResultSelector.Build(result, ContextObject(d, null));
+        if (applySelector && def.ResultSelector is not null)
+            result = def.ResultSelector.Build(result, def.ResultSelector.UsesContext ? ContextObject(d, null) : null);
         JsonNode? combined;
         if (def.DiscardResult) combined = d.StateInput?.DeepClone();
         else if (def.ResultPath is null) combined = result;
