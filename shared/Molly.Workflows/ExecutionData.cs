@@ -10,6 +10,7 @@ public static class ExecutionStatus
     public const string Succeeded = "SUCCEEDED";
     public const string Failed = "FAILED";
     public const string Aborted = "ABORTED";
+    public const string TimedOut = "TIMED_OUT";
 }
 
 /// <summary>Where an execution is inside its current state.</summary>
@@ -71,6 +72,9 @@ internal sealed class ExecutionData
     /// <summary>A Parallel state whose branch executions are still being created (see WorkflowEngine.SpawnBranchesAsync).</summary>
     public bool SpawnPending { get; set; }
 
+    /// <summary>StartDate + the definition's top-level TimeoutSeconds: the execution times out then, whatever it waits for.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+
     /// <summary>The number of the last history event written.</summary>
     public long EventSeq { get; set; }
 }
@@ -82,7 +86,11 @@ internal sealed partial class WorkflowJsonContext : JsonSerializerContext;
 /// <summary>What <see cref="WorkflowEngine.DescribeAsync"/> returns.</summary>
 public sealed record ExecutionDescription(
     string ExecutionId, string Workflow, string Name, string Status, JsonNode? Input, JsonNode? Output,
-    string? Error, string? Cause, DateTimeOffset StartDate, DateTimeOffset? StopDate, string? CurrentState);
+    string? Error, string? Cause, DateTimeOffset StartDate, DateTimeOffset? StopDate, string? CurrentState)
+{
+    /// <summary>Running and parked on a <c>.waitForTaskToken</c> task: only a SendTask* call (or its timeout) moves it.</summary>
+    public bool AwaitingTaskToken { get; init; }
+}
 
 /// <summary>One history event: its number, type (Step Functions' names), time, state and details.</summary>
 public sealed record HistoryEvent(long Id, string Type, DateTimeOffset Timestamp, string? State, JsonNode? Details);

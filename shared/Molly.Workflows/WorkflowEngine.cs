@@ -96,6 +96,7 @@ public sealed class WorkflowEngine
         {
             Id = id, Workflow = workflow, Machine = workflow, Name = name, RootId = id, RootName = name, RootStart = now,
             Input = input?.DeepClone(), StartDate = now,
+            Deadline = machine.TimeoutSeconds is { } limit ? now.AddSeconds(limit) : null,
         }, version: 0, dueSk: null, isNew: true);
         Emit(rec, "ExecutionStarted", null, Detail("input", input), now);
         EnterState(rec, machine.States[machine.StartAt], input?.DeepClone(), now);
@@ -122,7 +123,10 @@ public sealed class WorkflowEngine
         if (rec is null) return null;
         var d = rec.D;
         return new ExecutionDescription(d.Id, d.Workflow, d.Name, d.Status, d.Input?.DeepClone(), d.Output?.DeepClone(), d.Error, d.Cause,
-            d.StartDate, d.StopDate, d.Status == ExecutionStatus.Running ? d.State : null);
+            d.StartDate, d.StopDate, d.Status == ExecutionStatus.Running ? d.State : null)
+        {
+            AwaitingTaskToken = d.Status == ExecutionStatus.Running && d.Phase == Phase.Waiting && d.TokenHashes is { Count: > 0 },
+        };
     }
 
     public async Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string executionId, CancellationToken ct = default)
@@ -375,6 +379,7 @@ public sealed class WorkflowEngine
         var now = _time.GetUtcNow();
         var d = rec.D;
         var def = StateOf(d);
+        if (d.Deadline <= now) return await TimeOutExecutionAsync(rec, ct);
         Outcome outcome;
         switch (d.Phase)
         {
@@ -437,6 +442,29 @@ public sealed class WorkflowEngine
             }
         }
         throw new InvalidOperationException($"Execution '{rec.D.Id}': gave up after {MaxCommitAttempts} conflicting commits.");
+    }
+
+    /// <summary>The definition's TimeoutSeconds elapsed: the execution ends TIMED_OUT (Step Functions' status), error States.Timeout.</summary>
+    private async Task<(bool Committed, Rec? Next)> TimeOutExecutionAsync(Rec rec, CancellationToken ct)
+    {
+        var tx = new Tx(_time.GetUtcNow());
+        var d = rec.D;
+        ClearTokens(tx, d);
+        d.Status = ExecutionStatus.TimedOut;
+        d.Error = StatesErrors.Timeout;
+        d.Cause = "The execution ran longer than the definition's TimeoutSeconds.";
+        d.StopDate = tx.Now;
+        Emit(rec, "ExecutionTimedOut", d.State, new JsonObject { ["error"] = d.Error, ["cause"] = d.Cause }.ToJsonString(), tx.Now);
+        tx.Stage(rec, null);
+        try
+        {
+            await CommitAsync(tx, ct);
+            return (true, rec);
+        }
+        catch (ConditionFailedException)
+        {
+            return (false, await LoadAsync(d.Id, ct));
+        }
     }
 
     private bool IsPureAndDue(Tx tx, Rec rec)
@@ -910,6 +938,8 @@ public sealed class WorkflowEngine
         {
             var d = rec.D;
             var dueSk = rec.DueSk;
+            if (d.Status == ExecutionStatus.Running && d.Deadline is { } deadline && (rec.Due is null || rec.Due > deadline))
+                rec.Due = deadline; // a waiting execution still wakes up to time out
             if (rec.Due is not { } due)
             {
                 if (dueSk is not null) ops.Add(TransactOp.Delete(new ItemKey(DuePk, dueSk)));

@@ -84,6 +84,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_task_token_wait_stops_the_run_with_exit_code_3_and_the_token_in_the_handler_environment()
+    {
+        var file = Write("tok.asl.json", """
+            {"StartAt": "Ask", "States": {"Ask": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+              "Parameters": {"FunctionName": "${AskArn}", "Payload": {"t.$": "$$.Task.Token"}}, "TimeoutSeconds": 86400, "End": true}}}
+            """);
+        var seen = Path.Combine(_dir.FullName, "token.txt");
+        var (code, _, err) = Run("workflows", "run", file, "--handler", "Ask=printf %s \"$MOLLY_TASK_TOKEN\" > '" + seen + "'");
+        Assert.Equal(3, code);
+        Assert.Contains("task token", err);
+        Assert.True(File.ReadAllText(seen).Length >= 43);
+    }
+
+    [Fact]
     public void Really_waits_without_fast_timers()
     {
         var file = Write("w.asl.json", """{"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 1, "End": true}}}""");

@@ -107,3 +107,23 @@ public sealed class WaitTests
         Assert.Fail("condition not reached in 10 s");
     }
 }
+
+public sealed class ExecutionTimeoutTests
+{
+    [Fact]
+    public async Task The_definitions_TimeoutSeconds_times_out_a_waiting_execution()
+    {
+        await using var h = await Harness.CreateAsync();
+        h.Workflow("t", """
+            {"StartAt": "W", "TimeoutSeconds": 10, "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}}
+            """);
+        await h.RunAsync("t", "{}", name: "slow");
+        await h.AdvanceAsync(TimeSpan.FromSeconds(9));
+        Assert.Equal(ExecutionStatus.Running, (await h.DescribeAsync("t:slow")).Status);
+        await h.AdvanceAsync(TimeSpan.FromSeconds(1));
+        var r = await h.DescribeAsync("t:slow");
+        Assert.Equal(ExecutionStatus.TimedOut, r.Status);
+        Assert.Equal("States.Timeout", r.Error);
+        Assert.Null(await h.Engine.NextDueAsync());
+    }
+}

@@ -108,7 +108,7 @@ internal static class WorkflowsRunCommand
             {
                 await engine.RunUntilIdleAsync(ct);
                 description = (await engine.DescribeAsync(started.ExecutionId, ct))!;
-                if (description.Status != ExecutionStatus.Running) break;
+                if (description.Status != ExecutionStatus.Running || description.AwaitingTaskToken) break;
                 var next = await engine.NextDueAsync(ct);
                 if (next is null) break; // waiting for a task token: nothing this process can do
                 var wait = next.Value - clock.GetUtcNow();
