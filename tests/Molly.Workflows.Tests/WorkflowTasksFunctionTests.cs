@@ -54,3 +54,44 @@ public sealed class WorkflowTasksFunctionTests
         }
     }
 }
+
+public sealed class WorkflowTasksEventSampleTests
+{
+    [Fact]
+    public async Task Each_event_sample_is_what_deposit_confirm_passes_to_that_task()
+    {
+        var samples = Path.Combine(AppContext.BaseDirectory, "events-samples", "workflow-tasks");
+        var files = Directory.GetFiles(samples, "*.json");
+        Assert.Equal(5, files.Length);
+        foreach (var file in files)
+        {
+            var task = Path.GetFileNameWithoutExtension(file);
+            await using var h = await Harness.CreateAsync();
+            h.Definitions.Add("deposit-confirm", File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "workflows", "deposit-confirm.asl.json")));
+            var seen = new Dictionary<string, JsonNode?>();
+            JsonNode? Answer(string name, JsonNode? input)
+            {
+                seen.TryAdd(name, input?.DeepClone());
+                return name switch
+                {
+                    "CheckConfirmations" => JsonNode.Parse(task == "UndoDetection" ? """{"state": "orphaned"}""" : """{"state": "confirmed"}"""),
+                    "VerifyCanonical" => JsonNode.Parse("""{"canonical": true}"""),
+                    "CreditPayment" when task == "MarkForReview" => throw new WorkflowErrorException("Molly.Permanent", "payment is cancelled"),
+                    _ => new JsonObject(),
+                };
+            }
+            foreach (var name in new[] { "CheckConfirmations", "VerifyCanonical", "CreditPayment", "UndoDetection", "MarkForReview" })
+                h.Handlers.Add(name, (input, _, _) => Task.FromResult(Answer(name, input)));
+            await h.RunAsync("deposit-confirm", """
+                {"depositId": "eth-0xabc-1", "paymentId": "pay_1", "chain": "eth", "txHash": "0xabc", "index": "1",
+                 "blockNumber": 100, "blockHash": "0xb100", "asset": "USDT-ETH", "amount": "1000000"}
+                """);
+            Assert.True(seen.ContainsKey(task), $"{task} was not called");
+            Json.Equal(File.ReadAllText(file), seen[task]);
+
+            // And the Lambda entry accepts it.
+            var output = await new Molly.WorkflowTasks.Function(task, (input, _, _) => Task.FromResult(input)).Handle(File.OpenRead(file));
+            Json.Equal(File.ReadAllText(file), await JsonNode.ParseAsync(output));
+        }
+    }
+}
