@@ -17,6 +17,7 @@ public static class MollyCli
         root.Subcommands.Add(keys);
         root.Subcommands.Add(wallets);
         root.Subcommands.Add(workflows);
+        root.Subcommands.Add(DevChainCommand.Build(output, error));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -29,7 +30,8 @@ public static class MollyCli
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });
         }
-        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or NotSupportedException or IOException
+            or Molly.Chains.Rpc.Evm.EvmRpcException)
         {
             error.WriteLine($"error: {ex.Message}");
             return 1;
