@@ -10,6 +10,7 @@ using Molly.Domain.Payments;
 using Molly.Ledger;
 using Molly.Payments;
 using Molly.Storage;
+using Molly.Workflows;
 
 namespace Molly.Settlement;
 
@@ -57,13 +58,13 @@ public sealed class DepositConfirmTasks
 
     /// <summary>The handlers by their ASL name (<c>${CheckConfirmationsArn}</c> -> "CheckConfirmations"), JSON in and out
     /// (System.Text.Json source generation), for the local engine and the WorkflowTasks function.</summary>
-    public IReadOnlyDictionary<string, Func<JsonNode?, CancellationToken, Task<JsonNode?>>> Handlers => new Dictionary<string, Func<JsonNode?, CancellationToken, Task<JsonNode?>>>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, WorkflowTaskHandler> Handlers => new Dictionary<string, WorkflowTaskHandler>(StringComparer.Ordinal)
     {
-        [CheckConfirmations] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => CheckConfirmationsAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.ConfirmationsResult),
-        [VerifyCanonical] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => VerifyCanonicalAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.CanonicalResult),
-        [CreditPayment] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => CreditPaymentAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.CreditResult),
-        [UndoDetection] = (input, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => UndoDetectionAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.UndoResult),
-        [MarkForReview] = (input, ct) => Json(input, SettlementJsonContext.Default.ReviewTaskInput, i => MarkForReviewAsync(DepositIdOf(i.DepositId), i.Error, ct), SettlementJsonContext.Default.ReviewResult),
+        [CheckConfirmations] = (input, _, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => CheckConfirmationsAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.ConfirmationsResult),
+        [VerifyCanonical] = (input, _, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => VerifyCanonicalAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.CanonicalResult),
+        [CreditPayment] = (input, _, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => CreditPaymentAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.CreditResult),
+        [UndoDetection] = (input, _, ct) => Json(input, SettlementJsonContext.Default.DepositTaskInput, i => UndoDetectionAsync(DepositIdOf(i.DepositId), ct), SettlementJsonContext.Default.UndoResult),
+        [MarkForReview] = (input, _, ct) => Json(input, SettlementJsonContext.Default.ReviewTaskInput, i => MarkForReviewAsync(DepositIdOf(i.DepositId), i.Error, ct), SettlementJsonContext.Default.ReviewResult),
     };
 
     // ------------------------------------------------------------------ CheckConfirmations

@@ -1,13 +1,17 @@
+using Molly.Workflows;
+
 namespace Molly.Settlement;
 
 /// <summary>
 /// A task handler's failure, named as the workflow sees it (the ASL's Retry/Catch match <see cref="ErrorName"/>):
 /// <see cref="TransientTaskException"/> is retried with backoff, <see cref="PermanentTaskException"/> goes to the review path.
-/// The message is the error's cause; it never carries a secret.
+/// The engine (and the WorkflowTasks function) read the name and the cause from <see cref="WorkflowErrorException"/>; the cause
+/// never carries a secret.
 /// </summary>
-public abstract class TaskFailedException(string errorName, string message, Exception? inner) : Exception(message, inner)
+public abstract class TaskFailedException(string errorName, string message, Exception? inner)
+    : WorkflowErrorException(errorName, message, inner)
 {
-    public string ErrorName { get; } = errorName;
+    public string ErrorName => Error;
 }
 
 /// <summary><c>Molly.Transient</c>: the node or the store did not answer, or lost a race; the same call later may succeed.</summary>

@@ -139,9 +139,9 @@ public sealed class ConfirmationTests : IAsyncLifetime
         _node.Include(Hash(1), 100, logIndexes: 3);
         var d = await Detect(100);
         var input = JsonHelpers.Parse($$"""{"depositId":"{{d}}"}""");
-        var check = await _tasks.Handlers[DepositConfirmTasks.CheckConfirmations](input, default);
+        var check = await _tasks.Handlers[DepositConfirmTasks.CheckConfirmations](input, TaskContext.Value, default);
         Assert.Equal("""{"state":"waiting","confirmations":1,"required":2,"waitSeconds":12}""", check!.ToJsonString());
-        var canonical = await _tasks.Handlers[DepositConfirmTasks.VerifyCanonical](input, default);
+        var canonical = await _tasks.Handlers[DepositConfirmTasks.VerifyCanonical](input, TaskContext.Value, default);
         Assert.Equal("""{"canonical":true}""", canonical!.ToJsonString());
     }
 

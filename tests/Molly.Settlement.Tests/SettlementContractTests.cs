@@ -354,9 +354,9 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         var paymentId = await NewPaymentAsync(w);
         var depositId = await DetectAsync(w.Store, paymentId, 1_000_000, T0.AddMinutes(1), 10, Hash(10), Hash(1));
         var handler = w.Tasks.Handlers[DepositConfirmTasks.MarkForReview];
-        var output = await handler(JsonHelpers.Parse($$$"""{"depositId":"{{{depositId}}}","error":{"Error":"Molly.Permanent","Cause":"node says no"}}"""), default);
+        var output = await handler(JsonHelpers.Parse($$$"""{"depositId":"{{{depositId}}}","error":{"Error":"Molly.Permanent","Cause":"node says no"}}"""), TaskContext.Value, default);
         Assert.Equal("{}", output!.ToJsonString());
-        await handler(JsonHelpers.Parse($$$"""{"depositId":"{{{depositId}}}","error":{"Error":"Other","Cause":"second"}}"""), default);
+        await handler(JsonHelpers.Parse($$$"""{"depositId":"{{{depositId}}}","error":{"Error":"Other","Cause":"second"}}"""), TaskContext.Value, default);
 
         var deposit = await DepositAsync(w, depositId);
         Assert.Equal(DepositStatus.NeedsReview, deposit.GetString("status"));
@@ -382,12 +382,12 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
             {"depositId":"{{depositId}}","paymentId":"{{paymentId}}","chain":"ethereum","txHash":"{{Hash(1)}}","index":"0",
              "blockNumber":10,"blockHash":"{{Hash(10)}}","asset":"USDT","amount":"1000000"}
             """);
-        var output = await w.Tasks.Handlers[DepositConfirmTasks.CreditPayment](input, default);
+        var output = await w.Tasks.Handlers[DepositConfirmTasks.CreditPayment](input, TaskContext.Value, default);
         Assert.Equal(paymentId, output!["paymentId"]!.GetValue<string>());
         Assert.Equal("paid", output["paymentStatus"]!.GetValue<string>());
         Assert.Equal($"dep:ethereum:{Hash(1)}:0:net", output["transferId"]!.GetValue<string>());
 
-        var bad = await Assert.ThrowsAsync<PermanentTaskException>(() => w.Tasks.Handlers[DepositConfirmTasks.CreditPayment](JsonHelpers.Parse("{}"), default));
+        var bad = await Assert.ThrowsAsync<PermanentTaskException>(() => w.Tasks.Handlers[DepositConfirmTasks.CreditPayment](JsonHelpers.Parse("{}"), TaskContext.Value, default));
         Assert.Equal("Molly.Permanent", bad.ErrorName);
         var unknown = await Assert.ThrowsAsync<PermanentTaskException>(() => w.Tasks.CreditPaymentAsync("ethereum#0xdead#0"));
         Assert.Contains("does not exist", unknown.Message);

@@ -238,3 +238,8 @@ public static class JsonHelpers
 {
     public static System.Text.Json.Nodes.JsonNode Parse(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!;
 }
+
+public static class TaskContext
+{
+    public static readonly Molly.Workflows.WorkflowTaskContext Value = new("deposit-confirm:test", "test", "deposit-confirm", "Task", 0, null);
+}
