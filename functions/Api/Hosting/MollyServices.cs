@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Options;
 using Molly.Api.Model;
 using Molly.Api.Security;
+using Molly.Chains.Rpc.Evm;
+using Molly.Settlement;
+using Molly.Workflows;
 using Molly.Storage;
 using Molly.Storage.DynamoDb;
 using Molly.Storage.Sqlite;
@@ -45,7 +48,41 @@ public static class MollyServices
     {
         services.AddHostedService<AdminBootstrap>();
         services.AddHostedService<Webhooks.WebhookWorker>(); // the WebhookDispatcher function (fan-out + due deliveries)
+        services.AddLocalDepositConfirm();
         return services;
+    }
+
+    /// <summary>
+    /// deposit-confirm on one machine: the engine (workflows copied beside the host), the five task handlers by name, and the
+    /// change-feed consumer that starts an execution for each new deposit item, as the stream + EventBridge Pipe do on AWS.
+    /// Node clients come from <c>Molly:Evm:Chains</c> (chain name and endpoints, the watcher's section).
+    /// </summary>
+    private static IServiceCollection AddLocalDepositConfirm(this IServiceCollection services)
+    {
+        services.AddOptions<SettlementOptions>().BindConfiguration(SettlementOptions.Section)
+            .Validate(o => { o.Validate(); return true; }, "Molly:Settlement is invalid.").ValidateOnStart();
+        services.AddSingleton(sp => new Molly.Ledger.Ledger(sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new DepositConfirmTasks(
+            sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<Molly.Ledger.Ledger>(), sp.GetRequiredService<Molly.Domain.AssetRegistry>(),
+            EvmNodes(sp), sp.GetRequiredService<IOptions<SettlementOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+        services.AddWorkflowEngine(Path.Combine(AppContext.BaseDirectory, "workflows"));
+        services.AddDepositConfirm();
+        return services;
+    }
+
+    private static readonly HttpClient EvmHttp = new() { Timeout = Timeout.InfiniteTimeSpan }; // per-request timeouts are the client's
+
+    private static Dictionary<string, IEvmRpc> EvmNodes(IServiceProvider sp)
+    {
+        var nodes = new Dictionary<string, IEvmRpc>(StringComparer.Ordinal);
+        foreach (var chain in sp.GetRequiredService<IConfiguration>().GetSection("Molly:Evm:Chains").GetChildren())
+        {
+            var name = chain["Chain"];
+            var endpoints = chain.GetSection("Endpoints").GetChildren().Select(e => e.Value!).Where(e => !string.IsNullOrEmpty(e)).ToList();
+            if (string.IsNullOrEmpty(name) || endpoints.Count == 0) continue; // the watcher's validation reports such an entry
+            nodes[name] = new EvmRpcClient(EvmHttp, new EvmRpcOptions { Endpoints = endpoints }, sp.GetRequiredService<TimeProvider>());
+        }
+        return nodes;
     }
 
     private static IItemStore CreateStore(IServiceProvider sp)
