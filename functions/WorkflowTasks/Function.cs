@@ -1,4 +1,6 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Molly.Settlement;
 using Molly.Workflows;
 
 namespace Molly.WorkflowTasks;
@@ -59,7 +61,17 @@ internal static class TaskTable
 {
     private static readonly Dictionary<string, Func<WorkflowTaskHandler>> Factories = new(StringComparer.Ordinal)
     {
+        [DepositConfirmTasks.CheckConfirmations] = () => DepositConfirm(DepositConfirmTasks.CheckConfirmations),
+        [DepositConfirmTasks.VerifyCanonical] = () => DepositConfirm(DepositConfirmTasks.VerifyCanonical),
+        [DepositConfirmTasks.CreditPayment] = () => DepositConfirm(DepositConfirmTasks.CreditPayment),
+        [DepositConfirmTasks.UndoDetection] = () => DepositConfirm(DepositConfirmTasks.UndoDetection),
+        [DepositConfirmTasks.MarkForReview] = () => DepositConfirm(DepositConfirmTasks.MarkForReview),
     };
+
+    /// <summary>The handler composed on first invocation (not at start, so a cold start without a reachable table still
+    /// reports its error through the task, as Molly.Transient/Permanent or TaskFailed).</summary>
+    private static WorkflowTaskHandler DepositConfirm(string name) =>
+        (input, context, ct) => Composition.DepositConfirm.Value.Handlers[name](input, context, ct);
 
     public static IReadOnlyCollection<string> Names => Factories.Keys;
 
@@ -92,3 +104,38 @@ public static class TaskErrors
 public sealed class MollyTransient(string message, Exception inner) : Exception(message, inner);
 
 public sealed class MollyPermanent(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// What the deposit-confirm handlers need on AWS, from the function's environment (set by CDK): the table
+/// (<c>Molly__Store__TableName</c>, optional <c>Molly__Store__Region</c> / <c>Molly__Store__ServiceUrl</c>), the networks of the
+/// asset registry (<c>Molly__Payments__Networks__N</c>, default mainnet), the EVM nodes (<c>Molly__Evm__Chains__N__Chain</c> and
+/// <c>__Endpoints__N</c>) and <c>Molly__Settlement__*</c>.
+/// </summary>
+internal static class Composition
+{
+    private static readonly HttpClient StreamsHttp = new() { Timeout = TimeSpan.FromSeconds(30) };
+
+    public static readonly Lazy<DepositConfirmTasks> DepositConfirm = new(() => CreateDepositConfirm(
+        new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddEnvironmentVariables().Build(), TimeProvider.System));
+
+    public static DepositConfirmTasks CreateDepositConfirm(Microsoft.Extensions.Configuration.IConfiguration config, TimeProvider time)
+    {
+        var table = config["Molly:Store:TableName"]
+            ?? throw new InvalidOperationException("Molly__Store__TableName is not set: the CDK stack sets it.");
+        var credentials = Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        var ddb = new Amazon.DynamoDBv2.AmazonDynamoDBConfig();
+        if (config["Molly:Store:Region"] is { } region) ddb.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+        if (config["Molly:Store:ServiceUrl"] is { } url)
+        {
+            ddb.ServiceURL = url;
+            ddb.AuthenticationRegion = config["Molly:Store:Region"] ?? "us-east-1";
+        }
+        var store = Molly.Storage.DynamoDb.DynamoDbItemStore.Create(new Amazon.DynamoDBv2.AmazonDynamoDBClient(credentials, ddb), table,
+            credentials, StreamsHttp, time);
+        var networks = config.GetSection("Molly:Payments:Networks").GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrEmpty(v)).ToList();
+        var assets = Molly.Domain.AssetRegistry.ForNetworks(networks.Count > 0 ? networks : ["mainnet"]);
+        var options = new SettlementOptions();
+        Microsoft.Extensions.Configuration.ConfigurationBinder.Bind(config.GetSection(SettlementOptions.Section), options);
+        return new DepositConfirmTasks(store, new Molly.Ledger.Ledger(store, time), assets, SettlementServices.EvmNodes(config, time), options, time);
+    }
+}

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Molly.Chains.Rpc.Evm;
 using Molly.Storage;
 using Molly.Workflows;
 
@@ -35,6 +37,22 @@ public sealed class DepositConfirmStarterService(IItemStore store, WorkflowEngin
 
 public static class SettlementServices
 {
+    private static readonly HttpClient EvmHttp = new() { Timeout = Timeout.InfiniteTimeSpan }; // per-request timeouts are the client's
+
+    /// <summary>The node client of each chain in <c>Molly:Evm:Chains</c> (the watcher's section: Chain and Endpoints), by chain name.</summary>
+    public static Dictionary<string, IEvmRpc> EvmNodes(IConfiguration configuration, TimeProvider time)
+    {
+        var nodes = new Dictionary<string, IEvmRpc>(StringComparer.Ordinal);
+        foreach (var chain in configuration.GetSection("Molly:Evm:Chains").GetChildren())
+        {
+            var name = chain["Chain"];
+            var endpoints = chain.GetSection("Endpoints").GetChildren().Select(e => e.Value!).Where(e => !string.IsNullOrEmpty(e)).ToList();
+            if (string.IsNullOrEmpty(name) || endpoints.Count == 0) continue; // the watcher's validation reports such an entry
+            nodes[name] = new EvmRpcClient(EvmHttp, new EvmRpcOptions { Endpoints = endpoints }, time);
+        }
+        return nodes;
+    }
+
     /// <summary>
     /// The local host's half of deposit-confirm: the five task handlers registered by name for the engine, and the consumer
     /// that starts deposit-confirm for each new deposit. The caller registers <see cref="DepositConfirmTasks"/> (with its store,

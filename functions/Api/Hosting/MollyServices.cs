@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Options;
 using Molly.Api.Model;
 using Molly.Api.Security;
-using Molly.Chains.Rpc.Evm;
 using Molly.Settlement;
 using Molly.Workflows;
 using Molly.Storage;
@@ -64,25 +63,11 @@ public static class MollyServices
         services.AddSingleton(sp => new Molly.Ledger.Ledger(sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new DepositConfirmTasks(
             sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<Molly.Ledger.Ledger>(), sp.GetRequiredService<Molly.Domain.AssetRegistry>(),
-            EvmNodes(sp), sp.GetRequiredService<IOptions<SettlementOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
+            SettlementServices.EvmNodes(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<TimeProvider>()),
+            sp.GetRequiredService<IOptions<SettlementOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddWorkflowEngine(Path.Combine(AppContext.BaseDirectory, "workflows"));
         services.AddDepositConfirm();
         return services;
-    }
-
-    private static readonly HttpClient EvmHttp = new() { Timeout = Timeout.InfiniteTimeSpan }; // per-request timeouts are the client's
-
-    private static Dictionary<string, IEvmRpc> EvmNodes(IServiceProvider sp)
-    {
-        var nodes = new Dictionary<string, IEvmRpc>(StringComparer.Ordinal);
-        foreach (var chain in sp.GetRequiredService<IConfiguration>().GetSection("Molly:Evm:Chains").GetChildren())
-        {
-            var name = chain["Chain"];
-            var endpoints = chain.GetSection("Endpoints").GetChildren().Select(e => e.Value!).Where(e => !string.IsNullOrEmpty(e)).ToList();
-            if (string.IsNullOrEmpty(name) || endpoints.Count == 0) continue; // the watcher's validation reports such an entry
-            nodes[name] = new EvmRpcClient(EvmHttp, new EvmRpcOptions { Endpoints = endpoints }, sp.GetRequiredService<TimeProvider>());
-        }
-        return nodes;
     }
 
     private static IItemStore CreateStore(IServiceProvider sp)
