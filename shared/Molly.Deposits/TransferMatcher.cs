@@ -35,10 +35,12 @@ public static class TransferMatcher
     public static bool IsTransferToWatched(EvmLog log, AddressSet watched)
     {
         var topics = log.Topics;
-        if (topics.Count != 3 || log.Removed || !string.Equals(topics[0], TransferTopic, StringComparison.Ordinal)) return false;
+        if (topics.Count != 3 || log.Removed) return false;
         var to = topics[2].AsSpan();
-        // 0x + 24 zero digits of padding + 40 address digits.
-        return to.Length == 66 && to[..26].IndexOfAnyExcept('0', 'x') < 0 && to[1] == 'x' && watched.ContainsHex(to[26..]);
+        // 0x + 24 zero digits of padding + 40 address digits. The recipient is looked up before topic 0 is compared: almost
+        // every log is not ours, and this way its topic-0 string is never read.
+        return to.Length == 66 && to[..26].IndexOfAnyExcept('0', 'x') < 0 && to[1] == 'x' && watched.ContainsHex(to[26..])
+            && string.Equals(topics[0], TransferTopic, StringComparison.Ordinal);
     }
 
     public static List<DepositCandidate> Match(
