@@ -44,6 +44,18 @@ public class AssetRegistryTests
     }
 
     [Fact]
+    public void The_dev_chain_token_is_registered_at_its_deterministic_address()
+    {
+        var local = AssetRegistry.ForNetworks(["local"]);
+        Assert.True(local.TryFind("ethereum", "USDT", out var usdt, out var error), error);
+        Assert.Equal("0x5FbDB2315678afecb367f032d93F642f64180aa3", usdt.Contract);
+        Assert.Equal(6, usdt.Decimals);
+        Assert.Equal(31337, usdt.EvmChainId);
+        Assert.Equal(2, usdt.Confirmations);
+        Assert.False(Mainnet.TryFind("ethereum", "USDT", out var mainnetUsdt, out _) && mainnetUsdt.Network == "local");
+    }
+
+    [Fact]
     public void Local_entries_replace_embedded_ones_and_duplicates_are_refused()
     {
         var token = new Asset("ethereum", "local", ChainFamily.Evm, 31337, "USDT", 6, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1);

@@ -21,6 +21,16 @@ public interface IEvmRpc
     /// <summary>The block with its full transactions, or null when the node does not know the hash (e.g. after a reorg).</summary>
     Task<EvmBlock?> GetBlockByHashAsync(string blockHash, CancellationToken ct = default);
 
+    /// <summary>Several blocks with their transactions, in order; null where the node has no block at that height. The HTTP
+    /// client sends them as JSON-RPC batches; this default asks one by one (scripted test chains need not override it).</summary>
+    async Task<IReadOnlyList<EvmBlock?>> GetBlocksByNumberAsync(IReadOnlyList<ulong> numbers, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(numbers);
+        var blocks = new EvmBlock?[numbers.Count];
+        for (var i = 0; i < numbers.Count; i++) blocks[i] = await GetBlockByNumberAsync(numbers[i], ct).ConfigureAwait(false);
+        return blocks;
+    }
+
     /// <summary>Logs in [FromBlock, ToBlock] matching the filter. Implementations split ranges and address sets to stay
     /// within the node's limits and return the union, ordered by block number then log index.</summary>
     Task<IReadOnlyList<EvmLog>> GetLogsAsync(EvmLogFilter filter, CancellationToken ct = default);
