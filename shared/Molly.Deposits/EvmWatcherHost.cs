@@ -56,8 +56,18 @@ public static class DepositsServices
     public static IServiceCollection AddEvmChainWatchers(this IServiceCollection services)
     {
         services.AddOptions<EvmWatcherOptions>().BindConfiguration(EvmWatcherOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<EvmWatcherOptions>, EvmWatcherOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EvmWatcherOptions>>(sp => new EvmWatcherOptionsValidator(sp.GetService<AssetRegistry>()));
         services.AddHostedService<EvmWatcherHost>();
         return services;
     }
+}
+
+/// <summary>One <see cref="EvmRpcClient"/> per configured chain over a shared HttpClient (timeouts, retries and endpoint
+/// fail-over are the client's).</summary>
+public sealed class EvmRpcClients(TimeProvider clock, ILoggerFactory logs) : IEvmRpcFactory
+{
+    private static readonly HttpClient Http = new() { Timeout = Timeout.InfiniteTimeSpan }; // per-request timeouts are the client's
+
+    public IEvmRpc Create(EvmChainOptions chain) =>
+        new EvmRpcClient(Http, new EvmRpcOptions { Endpoints = [.. chain.Endpoints] }, clock, logs.CreateLogger<EvmRpcClient>());
 }

@@ -45,8 +45,9 @@ public sealed class EvmChainOptions
     public string Name => $"{Chain}/{Network}";
 }
 
-/// <summary>Fails start-up on a bad chain entry: unknown chain/network, no or bad endpoint, limits out of range, duplicates.</summary>
-public sealed class EvmWatcherOptionsValidator : IValidateOptions<EvmWatcherOptions>
+/// <summary>Fails start-up on a bad chain entry: a chain/network without EVM assets in the deployment's registry (or, with no
+/// registry given, the embedded one), no or bad endpoint, limits out of range, duplicates.</summary>
+public sealed class EvmWatcherOptionsValidator(AssetRegistry? assets = null) : IValidateOptions<EvmWatcherOptions>
 {
     public ValidateOptionsResult Validate(string? name, EvmWatcherOptions options)
     {
@@ -56,8 +57,8 @@ public sealed class EvmWatcherOptionsValidator : IValidateOptions<EvmWatcherOpti
         {
             var c = options.Chains[i];
             var at = $"Molly:Evm:Chains:{i}";
-            if (!AssetRegistry.Embedded.Any(a => a.Family == ChainFamily.Evm && a.Chain == c.Chain && a.Network == c.Network))
-                errors.Add($"{at}: '{c.Chain}' on network '{c.Network}' is not an EVM chain of the asset registry.");
+            if (!(assets?.Assets ?? AssetRegistry.Embedded).Any(a => a.Family == ChainFamily.Evm && a.Chain == c.Chain && a.Network == c.Network))
+                errors.Add($"{at}: '{c.Chain}' on network '{c.Network}' has no EVM asset in the asset registry (Molly:Payments:Networks).");
             if (!seen.Add((c.Chain, c.Network)))
                 errors.Add($"{at}: {c.Name} is configured twice.");
             if (c.Endpoints.Count == 0)
