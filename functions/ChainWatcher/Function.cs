@@ -36,11 +36,19 @@ public sealed class Function
                 $"The chain watcher runs on an EventBridge schedule; got source '{scheduled?.Source}', detail-type '{scheduled?.DetailType}'.");
 
         using var cts = new CancellationTokenSource(_runtime.Budget + TimeSpan.FromSeconds(10));
+        var started = _runtime.Clock.GetUtcNow();
         var results = await Task.WhenAll(_runtime.Watchers.Select(async watcher =>
         {
             var passes = await watcher.CatchUpAsync(maxPasses: 1000, _runtime.Budget, cts.Token).ConfigureAwait(false);
+            var now = _runtime.Clock.GetUtcNow();
+            var caughtUp = passes.Count > 0 && passes[^1].CaughtUp;
+            // Seconds since this instance last saw the head (0 when it is there now); the ChainWatcherLag alarm reads it.
+            var lag = caughtUp ? 0 : (now - (watcher.CaughtUpAt ?? started)).TotalSeconds;
+            _runtime.Metrics.WriteLine(JsonSerializer.Serialize(new LagMetric(
+                new EmfMetadata(now.ToUnixTimeMilliseconds(), [new EmfDirective("Molly", [["Environment"]], [new EmfMetric("ChainWatcherLagSeconds", "Seconds")])]),
+                _runtime.Environment, watcher.Name, Math.Round(lag, 1)), ChainWatcherJson.Default.LagMetric));
             return new ChainResult(watcher.Name, passes.Count, passes.Sum(p => p.Blocks), passes.Sum(p => p.Deposits),
-                passes.Sum(p => p.Orphaned), passes.Count > 0 && passes[^1].CaughtUp);
+                passes.Sum(p => p.Orphaned), caughtUp);
         })).ConfigureAwait(false);
 
         var output = new MemoryStream();
@@ -54,8 +62,11 @@ public sealed class Function
 internal sealed class WatcherRuntime
 {
     public WatcherRuntime(IItemStore store, IEvmRpcFactory rpcs, EvmWatcherOptions options, AssetRegistry assets, TimeProvider clock,
-        ILoggerFactory logs, TimeSpan budget)
+        ILoggerFactory logs, TimeSpan budget, string environment = "local", TextWriter? metrics = null)
     {
+        Clock = clock;
+        Environment = environment;
+        Metrics = metrics ?? Console.Out;
         var validation = new EvmWatcherOptionsValidator().Validate(null, options);
         if (validation.Failed) throw new OptionsValidationException(EvmWatcherOptions.Section, typeof(EvmWatcherOptions), validation.Failures);
         Budget = budget;
@@ -66,6 +77,14 @@ internal sealed class WatcherRuntime
     public IReadOnlyList<EvmChainWatcher> Watchers { get; }
 
     public TimeSpan Budget { get; }
+
+    public TimeProvider Clock { get; }
+
+    /// <summary>The deployment (dev, prod): the dimension of the metrics.</summary>
+    public string Environment { get; }
+
+    /// <summary>Where CloudWatch embedded-metric-format lines go (stdout on Lambda).</summary>
+    public TextWriter Metrics { get; }
 
     public static WatcherRuntime FromEnvironment()
     {
@@ -79,7 +98,8 @@ internal sealed class WatcherRuntime
         var store = DynamoDbItemStore.Create(new AmazonDynamoDBClient(credentials), table, credentials,
             new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, TimeProvider.System);
         var assets = AssetRegistry.ForNetworks(options.Chains.Select(c => c.Network).Distinct().ToList());
-        return new WatcherRuntime(store, new EvmRpcClients(TimeProvider.System, logs), options, assets, TimeProvider.System, logs, budget);
+        return new WatcherRuntime(store, new EvmRpcClients(TimeProvider.System, logs), options, assets, TimeProvider.System, logs, budget,
+            configuration["Molly:Environment"] ?? "unknown");
     }
 }
 
@@ -92,7 +112,26 @@ internal sealed record ChainResult(string Chain, int Passes, int Blocks, int Dep
 
 internal sealed record WatchResult(string? EventId, IReadOnlyList<ChainResult> Chains);
 
+/// <summary>A CloudWatch embedded-metric-format record (no SDK call: CloudWatch Logs extracts the metric).</summary>
+internal sealed record LagMetric(
+    [property: JsonPropertyName("_aws")] EmfMetadata Aws,
+    [property: JsonPropertyName("Environment")] string Environment,
+    [property: JsonPropertyName("Chain")] string Chain,
+    [property: JsonPropertyName("ChainWatcherLagSeconds")] double LagSeconds);
+
+internal sealed record EmfMetadata(
+    [property: JsonPropertyName("Timestamp")] long Timestamp,
+    [property: JsonPropertyName("CloudWatchMetrics")] IReadOnlyList<EmfDirective> CloudWatchMetrics);
+
+internal sealed record EmfDirective(
+    [property: JsonPropertyName("Namespace")] string Namespace,
+    [property: JsonPropertyName("Dimensions")] IReadOnlyList<IReadOnlyList<string>> Dimensions,
+    [property: JsonPropertyName("Metrics")] IReadOnlyList<EmfMetric> Metrics);
+
+internal sealed record EmfMetric([property: JsonPropertyName("Name")] string Name, [property: JsonPropertyName("Unit")] string Unit);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ScheduledEvent))]
 [JsonSerializable(typeof(WatchResult))]
+[JsonSerializable(typeof(LagMetric))]
 internal sealed partial class ChainWatcherJson : JsonSerializerContext;

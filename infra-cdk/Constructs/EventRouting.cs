@@ -112,4 +112,16 @@ public sealed class EventRouting : Construct
         pipe.Node.AddDependency(role);
         return pipe;
     }
+
+    /// <summary>Invokes <paramref name="function"/> on a fixed rate (a schedule rule on the default bus). No retry and a short
+    /// event age: a missed tick is simply the next one.</summary>
+    public Rule RunOnSchedule(string id, IFunction function, Duration every) => new(this, id, new RuleProps
+    {
+        Schedule = Schedule.Rate(every),
+        Targets = [new Amazon.CDK.AWS.Events.Targets.LambdaFunction(function, new Amazon.CDK.AWS.Events.Targets.LambdaFunctionProps
+        {
+            RetryAttempts = 0,
+            MaxEventAge = Duration.Minutes(2),
+        })],
+    });
 }

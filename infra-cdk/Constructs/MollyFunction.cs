@@ -164,10 +164,11 @@ public sealed class MollyFunctions : Construct
     /// <summary>An event function: <paramref name="handler"/> is "Assembly::Namespace.Type::Handle".</summary>
     public MollyFunction AddEventFunction(
         string project, string handler, int memoryMb = 512, Duration? timeout = null,
-        IRole? role = null, TableAccess tableAccess = TableAccess.ReadWrite) =>
+        IRole? role = null, TableAccess tableAccess = TableAccess.ReadWrite,
+        int? reservedConcurrency = null, IReadOnlyDictionary<string, string>? environment = null) =>
         new(this, project, _defaults, new MollyFunctionProps
         {
             Project = project, Handler = handler, MemoryMb = memoryMb, Timeout = timeout ?? Duration.Seconds(60),
-            Role = role, TableAccess = tableAccess,
+            Role = role, TableAccess = tableAccess, ReservedConcurrency = reservedConcurrency, Environment = environment,
         });
 }

@@ -60,6 +60,9 @@ public sealed class EvmChainWatcher
 
     public string Name => _options.Name;
 
+    /// <summary>When a pass of this instance last ended at the chain head (null: not yet).</summary>
+    public DateTimeOffset? CaughtUpAt { get; private set; }
+
     /// <summary>Passes until the watcher has caught up with the head, <paramref name="maxPasses"/> are done, or the budget is spent.</summary>
     public async Task<List<WatchPass>> CatchUpAsync(int maxPasses, TimeSpan budget, CancellationToken ct)
     {
@@ -120,6 +123,13 @@ public sealed class EvmChainWatcher
     /// <summary>One bounded pass: finish a range whose deposits a crash left half-written, or check for a reorg, or scan the
     /// next blocks up to the head.</summary>
     public async Task<WatchPass> RunPassAsync(CancellationToken ct)
+    {
+        var pass = await PassAsync(ct).ConfigureAwait(false);
+        if (pass.CaughtUp) CaughtUpAt = _clock.GetUtcNow();
+        return pass;
+    }
+
+    private async Task<WatchPass> PassAsync(CancellationToken ct)
     {
         var cursor = _cursor ??= await LoadCursorAsync(ct).ConfigureAwait(false);
         var head = await _rpc.GetBlockNumberAsync(ct).ConfigureAwait(false);

@@ -43,8 +43,9 @@ public sealed class ChainWatcherFunctionTests : IAsyncLifetime
         chain.Mine();
         chain.Mine(new ScriptedTransfer(EvmAddress.Parse(payment.Address), 7_000_000, DepositWorld.Token));
         chain.Mine();
+        var metrics = new StringWriter();
         var runtime = new WatcherRuntime(_store, new OneChain(chain), new EvmWatcherOptions { Chains = [DepositWorld.Options(maxBlocks: 2)] },
-            DepositWorld.Assets, world.Clock, NullLoggerFactory.Instance, TimeSpan.FromSeconds(30));
+            DepositWorld.Assets, world.Clock, NullLoggerFactory.Instance, TimeSpan.FromSeconds(30), "dev", metrics);
         var function = new Function(runtime);
 
         using var output = JsonDocument.Parse(await function.Handle(Sample("scheduled.json")));
@@ -57,6 +58,14 @@ public sealed class ChainWatcherFunctionTests : IAsyncLifetime
         Assert.Equal(1, only.GetProperty("deposits").GetInt32());
         Assert.True(only.GetProperty("caughtUp").GetBoolean());
         Assert.Equal("confirming", (await world.PaymentAsync(payment.Id))!.GetString("status"));
+        using (var emf = JsonDocument.Parse(metrics.ToString().Trim()))
+        {
+            var directive = emf.RootElement.GetProperty("_aws").GetProperty("CloudWatchMetrics")[0];
+            Assert.Equal("Molly", directive.GetProperty("Namespace").GetString());
+            Assert.Equal("ChainWatcherLagSeconds", directive.GetProperty("Metrics")[0].GetProperty("Name").GetString());
+            Assert.Equal("dev", emf.RootElement.GetProperty("Environment").GetString());
+            Assert.Equal(0, emf.RootElement.GetProperty("ChainWatcherLagSeconds").GetDouble());
+        }
 
         // The next minute: nothing new, nothing repeated.
         using var again = JsonDocument.Parse(await function.Handle(Sample("scheduled.json")));
