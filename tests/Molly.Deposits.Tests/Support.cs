@@ -106,7 +106,7 @@ public sealed class DepositWorld
         StartBlock = 1, ReorgWindow = window, PollIntervalMs = 50,
     };
 
-    public EvmChainWatcher Watcher(ScriptedChain chain, EvmChainOptions? options = null, IItemStore? store = null) =>
+    public EvmChainWatcher Watcher(Molly.Chains.Rpc.Evm.IEvmRpc chain, EvmChainOptions? options = null, IItemStore? store = null) =>
         new(store ?? Store, chain, options ?? Options(), Assets, Clock, NullLogger.Instance);
 
     /// <summary>A payment through the real payments service: its address is derived and written to the watched index.</summary>
