@@ -105,13 +105,24 @@ public sealed class Merchant(HttpClient http, string keyId, string secret)
             HttpStatusCode.Created, idempotencyKey: Guid.NewGuid().ToString("N"));
 }
 
+/// <summary>A Hardhat node for one test class, stopped by process id when the class is done (HardhatNode.Shared is stopped
+/// only at process exit, which the test host does not always run).</summary>
+public sealed class HardhatFixture : IAsyncLifetime
+{
+    public HardhatNode Node { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Node = await HardhatNode.StartAsync();
+
+    public async Task DisposeAsync() => await Node.DisposeAsync();
+}
+
 [Trait("Category", "EndToEnd")]
-public sealed class EndToEndTests
+public sealed class EndToEndTests(HardhatFixture hardhat) : IClassFixture<HardhatFixture>
 {
     [Fact]
     public async Task Payments_created_through_the_api_and_paid_in_eth_and_usdt_by_our_signed_transactions_are_detected_with_the_right_amount()
     {
-        var node = await HardhatNode.Shared;
+        var node = hardhat.Node;
         using var gateway = new GatewayFactory(node.RpcUrl);
         var shop = await gateway.MerchantAsync();
         await gateway.WatcherStartedAsync();
@@ -225,7 +236,7 @@ public sealed class EndToEndTests
     [Fact]
     public async Task Stopped_mid_range_and_crashed_mid_write_then_restarted_the_watcher_misses_nothing_and_repeats_nothing()
     {
-        var node = await HardhatNode.Shared;
+        var node = hardhat.Node;
         var path = Path.Combine(Path.GetTempPath(), $"molly-e2e-restart-{Guid.NewGuid():N}.db");
         await using var store = SqliteItemStore.Open(new SqliteItemStoreOptions { Path = path });
         try
