@@ -53,3 +53,44 @@ public class DevChainTests
         Assert.Null(await node.Rpc.GetTransactionReceiptAsync(hash));
     }
 }
+
+/// <summary>`molly devchain up|pay` (what run.sh runs) in-process against a node of its own.</summary>
+public class DevChainCliTests
+{
+    private static (int Code, string Out, string Err) Molly(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = global::Molly.Cli.MollyCli.Run(args, output, error, showProgress: false);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Up_is_idempotent_tops_up_balances_and_pay_sends_token_and_ether()
+    {
+        await using var node = await HardhatNode.StartAsync();
+        var up = Molly("devchain", "up", "--rpc", node.RpcUrl, "--mint", "1500000");
+        Assert.True(up.Code == 0, up.Err);
+        Assert.Contains("0x5FbDB2315678afecb367f032d93F642f64180aa3", up.Out);
+        Assert.Contains("already deployed", up.Out);
+        Assert.Contains("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d", up.Out); // account #1, labelled public
+        Assert.Contains("PUBLIC test key", up.Out);
+        Assert.Equal(1_500_000_000_000, (long)await node.TokenBalanceAsync(node.DevAccount(4).Address));
+        var again = Molly("devchain", "up", "--rpc", node.RpcUrl, "--mint", "1500000");
+        Assert.Equal(0, again.Code);
+        Assert.Equal(1_500_000_000_000, (long)await node.TokenBalanceAsync(node.DevAccount(4).Address));
+
+        var payee = EvmAddress.Parse("0x00000000000000000000000000000000000000b2");
+        var pay = Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", payee.ToString(), "--amount", "12.5", "--asset", "USDT", "--account", "3");
+        Assert.True(pay.Code == 0, pay.Err);
+        Assert.Equal(12_500_000, (long)await node.TokenBalanceAsync(payee));
+        Assert.Equal(0, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", payee.ToString(), "--amount", "0.000000000000000003", "--asset", "ETH").Code);
+        Assert.Equal(3, (long)await node.Rpc.GetBalanceAsync(payee));
+
+        Assert.Equal(2, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", "0x123", "--amount", "1").Code);
+        Assert.Equal(2, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", payee.ToString(), "--amount", "1.0000001").Code); // 7 decimals
+        var dead = Molly("devchain", "up", "--rpc", $"http://127.0.0.1:{RpcStub.FreePort()}/");
+        Assert.Equal(1, dead.Code);
+        Assert.Contains("failed on every endpoint", dead.Err);
+    }
+}

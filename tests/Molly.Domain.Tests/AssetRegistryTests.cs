@@ -56,6 +56,20 @@ public class AssetRegistryTests
     }
 
     [Fact]
+    public void A_later_network_replaces_an_earlier_ones_asset_on_the_same_chain()
+    {
+        var both = AssetRegistry.ForNetworks(["mainnet", "local", "local"]);
+        Assert.True(both.TryFind("ethereum", "USDT", out var usdt, out _));
+        Assert.Equal("local", usdt.Network);
+        Assert.True(both.TryFind("ethereum", "ETH", out var eth, out _));
+        Assert.Equal(31337, eth.EvmChainId);
+        Assert.True(both.TryFind("tron", "USDT", out var tron, out _));
+        Assert.Equal("mainnet", tron.Network);
+        Assert.True(both.TryFind("ethereum", "USDC", out var usdc, out _)); // only on mainnet: kept as it is
+        Assert.Equal("mainnet", usdc.Network);
+    }
+
+    [Fact]
     public void Local_entries_replace_embedded_ones_and_duplicates_are_refused()
     {
         var token = new Asset("ethereum", "local", ChainFamily.Evm, 31337, "USDT", 6, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1);

@@ -103,7 +103,8 @@ public sealed class HardhatNode : HardhatDevChain, IAsyncDisposable
             UseShellExecute = false,
             WorkingDirectory = root,
         };
-        foreach (var arg in new[] { cli, "node", "--hostname", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--config", Path.Combine("tools", "devchain", "hardhat.config.js") })
+        // The preload stops the node if this process dies without running its exit handlers (test hosts get killed).
+        foreach (var arg in new[] { "--require", Path.Combine(root, "tools", "devchain", "exit-with-parent.cjs"), cli, "node", "--hostname", "127.0.0.1", "--port", port.ToString(CultureInfo.InvariantCulture), "--config", Path.Combine("tools", "devchain", "hardhat.config.js") })
             info.ArgumentList.Add(arg);
         info.Environment["HARDHAT_DISABLE_TELEMETRY_PROMPT"] = "true";
 

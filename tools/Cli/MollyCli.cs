@@ -14,6 +14,7 @@ public static class MollyCli
         wallets.Subcommands.Add(WalletsGenerateCommand.Build(output, error, showProgress));
         root.Subcommands.Add(keys);
         root.Subcommands.Add(wallets);
+        root.Subcommands.Add(DevChainCommand.Build(output, error));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -26,7 +27,8 @@ public static class MollyCli
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });
         }
-        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or NotSupportedException or IOException)
+        catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException or NotSupportedException or IOException
+            or Molly.Chains.Rpc.Evm.EvmRpcException)
         {
             error.WriteLine($"error: {ex.Message}");
             return 1;

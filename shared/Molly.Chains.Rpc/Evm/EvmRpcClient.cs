@@ -97,7 +97,8 @@ public sealed class EvmRpcClient : IEvmRpc
     public async Task<long> GetChainIdAsync(CancellationToken ct = default)
     {
         var r = await SendSingleAsync(new("eth_chainId"), ct).ConfigureAwait(false);
-        return (long)Map(r, "eth_chainId", e => HexQuantity.Parse(RequireString(e), "chain id") is var v && v <= long.MaxValue ? (ulong)v : throw new FormatException("chain id is too large"));
+        var id = Map(r, "eth_chainId", e => HexQuantity.ParseUInt64(RequireString(e), "chain id"));
+        return id <= long.MaxValue ? (long)id : throw new EvmRpcMalformedResponseException("eth_chainId", r.Endpoint, $"chain id {id} is too large");
     }
 
     public async Task<ulong> GetBlockNumberAsync(CancellationToken ct = default)

@@ -52,10 +52,20 @@ public sealed class AssetRegistry
     /// <summary>Every asset embedded in the registry file, across networks.</summary>
     public static IReadOnlyList<Asset> Embedded { get; } = LoadEmbedded();
 
-    /// <summary>The registry for one network (e.g. "mainnet"), optionally with extra or replacing entries.</summary>
-    public static AssetRegistry ForNetworks(IReadOnlyCollection<string> networks, IEnumerable<Asset>? extra = null)
+    /// <summary>
+    /// The registry for the given networks (e.g. "mainnet"), optionally with extra or replacing entries. When two networks
+    /// list one chain's asset, the later network wins: ["mainnet", "local"] (what configuration binding makes of a default
+    /// "mainnet" plus a configured "local") pays ETH and USDT on ethereum through the local dev chain and keeps the other chains.
+    /// </summary>
+    public static AssetRegistry ForNetworks(IEnumerable<string> networks, IEnumerable<Asset>? extra = null)
     {
-        var chosen = Embedded.Where(a => networks.Contains(a.Network)).ToList();
+        var chosen = new List<Asset>();
+        foreach (var network in networks.Distinct(StringComparer.Ordinal))
+            foreach (var a in Embedded.Where(a => a.Network == network))
+            {
+                chosen.RemoveAll(c => c.Chain == a.Chain && c.Symbol == a.Symbol);
+                chosen.Add(a);
+            }
         foreach (var e in extra ?? [])
         {
             chosen.RemoveAll(a => a.Chain == e.Chain && a.Symbol == e.Symbol);
