@@ -24,6 +24,9 @@ public sealed class ChainCursor
     public List<string> Hashes { get; } = [];
     public long Version { get; private set; }
 
+    /// <summary>The hash of block 0 of the chain this cursor follows (a dev chain started afresh has another).</summary>
+    public string? Genesis { get; private set; }
+
     /// <summary>The number of the oldest block in <see cref="Hashes"/>.</summary>
     public ulong WindowStart => Next - (ulong)Hashes.Count;
 
@@ -31,9 +34,9 @@ public sealed class ChainCursor
         number >= WindowStart && number < Next ? Hashes[(int)(number - WindowStart)] : null;
 
     /// <summary>A new cursor before <paramref name="block"/>; <paramref name="parentHash"/> (of block - 1) opens the window.</summary>
-    public static ChainCursor StartAt(ulong block, string? parentHash)
+    public static ChainCursor StartAt(ulong block, string? parentHash, string genesis, long version = 0)
     {
-        var cursor = new ChainCursor { Next = block, RecordedBelow = block };
+        var cursor = new ChainCursor { Next = block, RecordedBelow = block, Genesis = genesis, Version = version };
         if (parentHash is not null) cursor.Hashes.Add(parentHash);
         return cursor;
     }
@@ -82,6 +85,7 @@ public sealed class ChainCursor
             Next = (ulong)item.RequireNumber("next"),
             RecordedBelow = (ulong)item.RequireNumber("recordedBelow"),
             Version = item.GetInt64("version") ?? 0,
+            Genesis = item.GetString("genesis"),
         };
         var hashes = item.GetBinary("hashes") ?? ReadOnlyMemory<byte>.Empty;
         for (var i = 0; i + HashLength <= hashes.Length; i += HashLength)
@@ -99,6 +103,7 @@ public sealed class ChainCursor
             ["next"] = (long)Next,
             ["recordedBelow"] = (long)RecordedBelow,
             ["hashes"] = hashes,
+            ["genesis"] = Genesis is null ? Storage.AttributeValue.Null : Genesis,
             ["updatedAt"] = now.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
             ["version"] = Version + 1,
         }, Condition.VersionEquals(Version), ct).ConfigureAwait(false);

@@ -13,8 +13,12 @@ namespace Molly.Deposits;
 /// <param name="Orphaned">Deposits orphaned by a reorg found in this pass.</param>
 public sealed record WatchPass(ulong From, int Blocks, int Deposits, bool CaughtUp, bool Reorg = false, int Orphaned = 0);
 
-/// <summary>A reorg deeper than the cursor's window of block hashes: the watcher cannot find the common ancestor by itself.</summary>
+/// <summary>The watcher cannot go on by itself (an operator decides): a reorg deeper than the cursor's window of block hashes,
+/// or an endpoint that serves another chain (chain id, or the genesis block on a network that is never reset).</summary>
 public sealed class ReorgTooDeepException(string message) : Exception(message);
+
+/// <summary>The endpoint serves another chain than the one configured (see <see cref="ReorgTooDeepException"/>).</summary>
+public sealed class ChainMismatchException(string message) : Exception(message);
 
 /// <summary>
 /// Follows one EVM chain's head and records deposits into watched addresses. A pass scans at most
@@ -35,6 +39,7 @@ public sealed class EvmChainWatcher
     private readonly ILogger _log;
     private readonly ItemKey _cursorKey;
     private readonly Asset? _native;
+    private readonly long? _chainId;
     private readonly Dictionary<EvmAddress, Asset> _tokens;
     private ChainCursor? _cursor;
 
@@ -49,6 +54,7 @@ public sealed class EvmChainWatcher
         var mine = assets.Assets.Where(a => a.Chain == options.Chain && a.Network == options.Network && a.Family == ChainFamily.Evm).ToList();
         if (mine.Count == 0) throw new ArgumentException($"The asset registry has no EVM asset on {options.Name}.", nameof(options));
         _native = mine.FirstOrDefault(a => a.IsNative);
+        _chainId = mine[0].EvmChainId;
         _tokens = mine.Where(a => !a.IsNative).ToDictionary(a => EvmAddress.Parse(a.Contract!));
         Index = new WatchedAddressIndex(store, options.Chain, options.Network, TimeSpan.FromSeconds(options.IndexRefreshOverlapSeconds), clock, log);
         Recorder = new DepositRecorder(store, options.Chain, options.Network, clock, log);
@@ -96,7 +102,7 @@ public sealed class EvmChainWatcher
             {
                 return;
             }
-            catch (ReorgTooDeepException e)
+            catch (Exception e) when (e is ReorgTooDeepException or ChainMismatchException)
             {
                 _log.LogCritical(e, "Chain watcher {Chain} stopped: {Reason}", Name, e.Message);
                 throw;
@@ -188,13 +194,25 @@ public sealed class EvmChainWatcher
 
     private async Task<ChainCursor> LoadCursorAsync(CancellationToken ct)
     {
+        var chainId = await _rpc.GetChainIdAsync(ct).ConfigureAwait(false);
+        if (_chainId is { } expected && chainId != expected)
+            throw new ChainMismatchException($"{Name}: the endpoint serves chain id {chainId}, the asset registry says {expected}.");
+        var genesis = (await _rpc.GetBlockByNumberAsync(0, ct).ConfigureAwait(false))?.Hash
+            ?? throw new InvalidOperationException($"{Name}: the node has no block 0.");
+
         var stored = await ChainCursor.LoadAsync(_store, _cursorKey, ct).ConfigureAwait(false);
-        if (stored is not null) return stored;
+        if (stored is not null && (stored.Genesis is null || stored.Genesis == genesis)) return stored;
+        if (stored is not null && !_options.ChainResetAllowed)
+            throw new ChainMismatchException($"{Name}: the node's genesis block {genesis} is not the one the cursor was written for ({stored.Genesis}).");
+        if (stored is not null)
+            _log.LogWarning("Chain watcher {Chain}: the chain was started afresh (new genesis block); starting over. Deposits of the old " +
+                            "chain are left to the confirm workflow, which finds their blocks gone", Name);
+
         var start = _options.StartBlock is { } s ? (ulong)s : await _rpc.GetBlockNumberAsync(ct).ConfigureAwait(false);
         _log.LogInformation("Chain watcher {Chain} starts at block {Block}", Name, start);
         // The start block's parent opens the window, so a reorg of the very first block scanned is seen too.
         var parent = start > 0 ? await _rpc.GetBlockByNumberAsync(start - 1, ct).ConfigureAwait(false) : null;
-        var cursor = ChainCursor.StartAt(start, parent?.Hash);
+        var cursor = ChainCursor.StartAt(start, parent?.Hash, genesis, stored?.Version ?? 0);
         await SaveAsync(cursor, ct).ConfigureAwait(false);
         return cursor;
     }

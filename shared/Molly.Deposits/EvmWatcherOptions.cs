@@ -42,6 +42,13 @@ public sealed class EvmChainOptions
     /// processes, payment writes in flight and index (GSI) propagation.</summary>
     public int IndexRefreshOverlapSeconds { get; set; } = 120;
 
+    /// <summary>A chain whose genesis block changed under the cursor (a dev chain started afresh) makes the watcher start over
+    /// at the head instead of stopping. Null: true on the "local" network only; a real network never changes its genesis, so
+    /// there it means the endpoint points elsewhere and the watcher stops.</summary>
+    public bool? AllowChainReset { get; set; }
+
+    public bool ChainResetAllowed => AllowChainReset ?? Network == "local";
+
     public string Name => $"{Chain}/{Network}";
 }
 

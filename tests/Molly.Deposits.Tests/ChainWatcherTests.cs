@@ -216,6 +216,28 @@ public abstract class ChainWatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_dev_chain_started_afresh_is_followed_from_its_start_and_another_chain_id_or_genesis_elsewhere_stops_the_watcher()
+    {
+        var payment = await _world.PayableAsync("ETH", "1");
+        var old = new ScriptedChain();
+        for (var i = 0; i < 40; i++) old.Mine();
+        await _world.Watcher(old, DepositWorld.Options(window: 4)).CatchUpAsync(10, TimeSpan.FromMinutes(1), default);
+
+        var fresh = new ScriptedChain(); // another genesis block, a shorter chain
+        var tx = ScriptedChain.RandomHash();
+        fresh.Mine(new ScriptedTransfer(A(payment.Address), 10, TxHash: tx));
+        var strict = DepositWorld.Options(window: 4);
+        strict.AllowChainReset = false;
+        await Assert.ThrowsAsync<ChainMismatchException>(() => _world.Watcher(fresh, strict).RunPassAsync(default));
+
+        await _world.Watcher(fresh, DepositWorld.Options(window: 4)).CatchUpAsync(10, TimeSpan.FromMinutes(1), default);
+        Assert.Equal(fresh.Block(1).Hash, (await _world.DepositAsync($"ethereum#{tx}#n0"))!.GetString("blockHash"));
+
+        fresh.ChainId = 1;
+        await Assert.ThrowsAsync<ChainMismatchException>(() => _world.Watcher(fresh).RunPassAsync(default));
+    }
+
+    [Fact]
     public async Task Stopped_mid_range_and_started_again_it_misses_nothing_and_repeats_nothing()
     {
         var payments = new List<Payments.PaymentView>();

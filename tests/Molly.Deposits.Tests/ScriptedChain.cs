@@ -116,7 +116,9 @@ public sealed class ScriptedChain : IEvmRpc
         }
     }
 
-    public Task<long> GetChainIdAsync(CancellationToken ct = default) => Task.FromResult(31337L);
+    public long ChainId { get; set; } = 31337;
+
+    public Task<long> GetChainIdAsync(CancellationToken ct = default) => Task.FromResult(ChainId);
 
     public Task<BigInteger> GetBalanceAsync(EvmAddress address, string blockTag = "latest", CancellationToken ct = default) => throw new NotSupportedException();
 
