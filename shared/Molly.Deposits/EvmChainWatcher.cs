@@ -112,7 +112,6 @@ public sealed class EvmChainWatcher
                 failures++;
                 pause = TimeSpan.FromMilliseconds(Math.Min(30_000, _options.PollIntervalMs * Math.Pow(2, Math.Min(failures, 10))));
                 _log.LogWarning(e, "Chain watcher {Chain} pass failed ({Failures} in a row); retrying in {PauseMs} ms", Name, failures, (long)pause.TotalMilliseconds);
-                _cursor = null; // re-read the stored cursor: the failed pass may have moved it in memory only
             }
             if (pause <= TimeSpan.Zero) continue;
             try
@@ -130,9 +129,17 @@ public sealed class EvmChainWatcher
     /// next blocks up to the head.</summary>
     public async Task<WatchPass> RunPassAsync(CancellationToken ct)
     {
-        var pass = await PassAsync(ct).ConfigureAwait(false);
-        if (pass.CaughtUp) CaughtUpAt = _clock.GetUtcNow();
-        return pass;
+        try
+        {
+            var pass = await PassAsync(ct).ConfigureAwait(false);
+            if (pass.CaughtUp) CaughtUpAt = _clock.GetUtcNow();
+            return pass;
+        }
+        catch
+        {
+            _cursor = null; // the pass may have moved the cursor in memory only: the next one starts from the stored cursor
+            throw;
+        }
     }
 
     private async Task<WatchPass> PassAsync(CancellationToken ct)

@@ -21,9 +21,10 @@ public sealed class SimulatedCrash() : Exception("simulated crash");
 
 /// <summary>
 /// A store that crashes on its N-th write (any put, update, delete, increment or transaction), either before the write or
-/// right after it committed (the caller never hears it succeeded). Reads pass through.
+/// right after it committed (the caller never hears it succeeded). Reads pass through. Unless <paramref name="recover"/>,
+/// every later write fails too (the process is gone); with it, only that one write fails (a transient store error).
 /// </summary>
-public sealed class CrashingStore(IItemStore inner, int crashAtWrite, bool afterCommit) : IItemStore
+public sealed class CrashingStore(IItemStore inner, int crashAtWrite, bool afterCommit, bool recover = false) : IItemStore
 {
     private int _writes;
 
@@ -62,7 +63,7 @@ public sealed class CrashingStore(IItemStore inner, int crashAtWrite, bool after
 
     private async Task Write(Func<Task> write)
     {
-        if (Crashed) throw new SimulatedCrash();
+        if (Crashed && !recover) throw new SimulatedCrash();
         if (Interlocked.Increment(ref _writes) == crashAtWrite)
         {
             Crashed = true;
