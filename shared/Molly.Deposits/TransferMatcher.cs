@@ -58,8 +58,9 @@ public static class TransferMatcher
                     $"n{tx.TransactionIndex.ToString(CultureInfo.InvariantCulture)}", block.Number, block.Hash, block.Timestamp));
             }
         }
-        foreach (var log in logs)
+        for (var i = 0; i < logs.Count; i++)
         {
+            var log = logs[i];
             if (!IsTransferToWatched(log, watched) || !tokens.TryGetValue(log.Address, out var token)) continue;
             if (!byNumber.TryGetValue(log.BlockNumber, out var block)) continue;
             var data = log.Data.AsSpan();
