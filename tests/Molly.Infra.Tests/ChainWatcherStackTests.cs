@@ -21,6 +21,7 @@ public sealed class ChainWatcherStackTests(StackFixture stacks)
             ["Handler"] = Handler,
             ["Runtime"] = "dotnet10",
             ["Timeout"] = 60,
+            ["MemorySize"] = MollyEnvironment.Prod.ChainWatcherMemoryMb,
             ["ReservedConcurrentExecutions"] = 1,
             ["Layers"] = Match.Absent(),
             ["Environment"] = new Dictionary<string, object> { ["Variables"] = env },

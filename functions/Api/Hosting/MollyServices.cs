@@ -40,7 +40,7 @@ public static class MollyServices
 
     /// <summary>
     /// Local mode only: everything that on AWS is a separate function runs here as a hosted service. Later issues add the
-    /// workflow engine and the webhook dispatcher (each a change-feed consumer) in this method.
+    /// workflow engine (a change-feed consumer) in this method.
     /// </summary>
     public static IServiceCollection AddLocalWorkers(this IServiceCollection services)
     {
@@ -48,6 +48,7 @@ public static class MollyServices
         // The chain watcher: one loop per chain in Molly:Evm:Chains (none configured: nothing runs).
         services.AddSingleton<IEvmRpcFactory, EvmRpcClients>();
         services.AddEvmChainWatchers();
+        services.AddHostedService<Webhooks.WebhookWorker>(); // the WebhookDispatcher function (fan-out + due deliveries)
         return services;
     }
 
