@@ -18,9 +18,10 @@ public sealed class MollyStackProps : StackProps
 /// <summary>One environment of Molly. Only composes constructs; every difference between dev and prod is in <see cref="MollyEnvironment"/>.</summary>
 public sealed class MollyStack : Stack
 {
-    /// <summary>Stream records that start deposit-confirm: new detected-deposit items (SK prefix DEPOSIT#).</summary>
+    /// <summary>Stream records that start deposit-confirm: new deposit items (SK <c>deposit</c>, written by the chain watcher)
+    /// with status <c>detected</c>; a <c>needs_review</c> deposit (another asset, a second deposit) waits for an operator.</summary>
     public const string DepositDetectedFilter =
-        """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":[{"prefix":"DEPOSIT#"}]}}}}""";
+        """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":["deposit"]},"status":{"S":["detected"]}}}}""";
 
     /// <summary>
     /// The task handlers of workflows/*.asl.json (placeholder <c>${NameArn}</c>): one Lambda each, all from

@@ -95,3 +95,22 @@ public sealed class ChainWatcherStackTests(StackFixture stacks)
         Assert.Contains(policies, p => p.Contains("dynamodb:PutItem", StringComparison.Ordinal) && p.Contains("dynamodb:Query", StringComparison.Ordinal));
     }
 }
+
+[Collection(StackCollection.Name)]
+public sealed class DepositPipeTests(StackFixture stacks)
+{
+    [Fact]
+    public void Deposit_confirm_starts_for_new_detected_deposit_items_as_the_watcher_writes_them()
+    {
+        var (_, pipe) = Assert.Single(stacks.ProdWithWorkflows.Resources("AWS::Pipes::Pipe"),
+            p => p.Resource.GetProperty("Properties").GetProperty("Target").GetRawText().Contains("DepositConfirm", StringComparison.OrdinalIgnoreCase)
+                 || p.Id.Contains("DepositConfirm", StringComparison.Ordinal));
+        var pattern = pipe.GetProperty("Properties").GetProperty("SourceParameters").GetProperty("FilterCriteria")
+            .GetProperty("Filters")[0].GetProperty("Pattern").GetString()!;
+        using var json = System.Text.Json.JsonDocument.Parse(pattern);
+        var image = json.RootElement.GetProperty("dynamodb").GetProperty("NewImage");
+        Assert.Equal(Molly.Deposits.DepositKeys.Item, image.GetProperty("SK").GetProperty("S")[0].GetString());
+        Assert.Equal(Molly.Deposits.DepositStatus.Detected, image.GetProperty("status").GetProperty("S")[0].GetString());
+        Assert.Equal("INSERT", json.RootElement.GetProperty("eventName")[0].GetString());
+    }
+}
