@@ -125,7 +125,7 @@ public class FastDerivationTests
         Secp256k1FixedBase.MultiplyAdd(five, ref acc);
         Assert.Equal(Convert.ToHexString(Secp256k1.MultiplyG(BcBigInteger.ValueOf(10)).GetEncoded(false)), Convert.ToHexString(Encode(acc)));
 
-        // (-5G) + 5G is infinity; adding 256G after it starts again from the table point.
+        // (-5G) + 5G is infinity; the next window's point (2^w G) after it starts again from that table point.
         var minusFive = p;
         FieldElement.Sub(default, p.Y, out minusFive.Y);
         minusFive.Y.Normalize();
@@ -133,9 +133,10 @@ public class FastDerivationTests
         Secp256k1FixedBase.MultiplyAdd(five, ref acc);
         Assert.True(acc.IsInfinity);
         acc = JacobianPoint.FromAffine(minusFive);
-        Secp256k1FixedBase.MultiplyAdd(Scalar(5 + 256), ref acc);
+        const int nextWindow = 1 << Secp256k1FixedBase.WindowBits;
+        Secp256k1FixedBase.MultiplyAdd(Scalar(5 + nextWindow), ref acc);
         Assert.False(acc.IsInfinity);
-        Assert.Equal(Convert.ToHexString(Secp256k1.MultiplyG(BcBigInteger.ValueOf(256)).GetEncoded(false)), Convert.ToHexString(Encode(acc)));
+        Assert.Equal(Convert.ToHexString(Secp256k1.MultiplyG(BcBigInteger.ValueOf(nextWindow)).GetEncoded(false)), Convert.ToHexString(Encode(acc)));
     }
 
     [Fact]

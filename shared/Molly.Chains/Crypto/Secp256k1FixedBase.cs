@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace Molly.Chains.Crypto;
 
 /// <summary>An affine secp256k1 point (never infinity).</summary>
@@ -121,14 +123,20 @@ internal struct JacobianPoint
 }
 
 /// <summary>
-/// k*G from a precomputed table: k is split into 32 bytes, and table[i][b] = b * 256^i * G (affine), so k*G is the sum
-/// of at most 32 table points: 32 mixed additions and no doublings, against BouncyCastle's comb of 43 doublings and
-/// additions on heap-allocated points. The table is 8,160 points (522 KB), built once on first use. Variable-time:
-/// for public BIP32 tweaks only, never for a private key (signing stays on BouncyCastle).
+/// k*G from a precomputed table: k is cut into 24 windows of 11 bits, and table[i][d] = d * 2^(11i) * G (affine), so
+/// k*G is the sum of at most 24 table points: 24 mixed additions and no doublings, against BouncyCastle's comb of 43
+/// doublings and additions on heap-allocated points. The table is 49,128 points (3 MB, about the two cores' L2), built
+/// once on first use in a few tens of milliseconds. Variable-time: for public BIP32 tweaks only, never for a private key
+/// (signing stays on BouncyCastle).
 /// </summary>
 internal static class Secp256k1FixedBase
 {
-    private const int Windows = 32;
+    /// <summary>Bits per window: 8 gives 32 additions from 0.5 MB, 11 gives 24 from 3 MB (measured faster), 12 gives 22 from 6 MB.</summary>
+    public const int WindowBits = 11;
+
+    private const int Windows = (256 + WindowBits - 1) / WindowBits;
+    private const int Digits = 1 << WindowBits;
+    private const ulong DigitMask = Digits - 1;
 
     // Lazily built: only the processes that derive addresses pay for it.
     private static readonly Lazy<AffinePoint[]> Table = new(Build);
@@ -143,30 +151,41 @@ internal static class Secp256k1FixedBase
     public static void MultiplyAdd(ReadOnlySpan<byte> k32, ref JacobianPoint acc)
     {
         var table = Table.Value;
+        Span<ulong> limbs = stackalloc ulong[5];
+        limbs[0] = BinaryPrimitives.ReadUInt64BigEndian(k32[24..]);
+        limbs[1] = BinaryPrimitives.ReadUInt64BigEndian(k32[16..]);
+        limbs[2] = BinaryPrimitives.ReadUInt64BigEndian(k32[8..]);
+        limbs[3] = BinaryPrimitives.ReadUInt64BigEndian(k32);
+        limbs[4] = 0; // the last window reads past bit 255
         for (var i = 0; i < Windows; i++)
         {
-            int b = k32[31 - i];
-            if (b != 0) acc.AddAffine(table[(i << 8) | b]);
+            var bit = i * WindowBits;
+            var word = bit >> 6;
+            var shift = bit & 63;
+            var d = limbs[word] >> shift;
+            if (shift + WindowBits > 64) d |= limbs[word + 1] << (64 - shift);
+            d &= DigitMask;
+            if (d != 0) acc.AddAffine(table[(i << WindowBits) | (int)d]);
         }
     }
 
     private static AffinePoint[] Build()
     {
-        var table = new AffinePoint[Windows * 256];
-        var rowJacobian = new JacobianPoint[255];
+        var table = new AffinePoint[Windows * Digits];
+        var rowJacobian = new JacobianPoint[Digits - 1];
         var basePoint = G;
         Span<AffinePoint> next = stackalloc AffinePoint[1];
         for (var i = 0; i < Windows; i++)
         {
             var acc = JacobianPoint.Infinity;
-            for (var b = 1; b <= 255; b++)
+            for (var d = 1; d < Digits; d++)
             {
                 acc.AddAffine(basePoint);
-                rowJacobian[b - 1] = acc;
+                rowJacobian[d - 1] = acc;
             }
 
-            JacobianPoint.ToAffine(rowJacobian, table.AsSpan((i << 8) + 1, 255));
-            acc.AddAffine(basePoint); // 256 * base: the next window's base
+            JacobianPoint.ToAffine(rowJacobian, table.AsSpan((i << WindowBits) + 1, Digits - 1));
+            acc.AddAffine(basePoint); // 2^WindowBits * base: the next window's base
             JacobianPoint.ToAffine([acc], next);
             basePoint = next[0];
         }
