@@ -202,13 +202,15 @@ public class FastDerivationTests
     }
 
     [Fact]
-    public void Range_beyond_the_non_hardened_indexes_is_refused()
+    public void Indexes_beyond_the_non_hardened_range_are_refused()
     {
         var seed = Convert.FromHexString("000102030405060708090a0b0c0d0e0f");
         var xpub = ExtKey.FromSeed(seed).Derive(KeyPath.Parse("m/44'/60'/0'")).Neuter().ToString();
         var deriver = DepositAddressDeriver.Create("eth", "mainnet", xpub);
         Assert.Throws<ArgumentOutOfRangeException>(() => deriver.DeriveAddresses(KeyPath.HardenedBit - 10, 11));
         Assert.Equal(10, deriver.DeriveAddresses(KeyPath.HardenedBit - 10, 10).Length);
+        var ex = Assert.Throws<InvalidOperationException>(() => deriver.Derive(KeyPath.HardenedBit));
+        Assert.Contains("hardened", ex.Message);
     }
 
     private static byte[] Scalar(int value)

@@ -115,7 +115,13 @@ public sealed class DepositAddressDeriver
         return account;
     }
 
-    public DerivedAddress Derive(uint index) => new(index, _receivePath.Derive(index), DeriveAddresses(index, 1)[0]);
+    public DerivedAddress Derive(uint index)
+    {
+        using var children = new ChildPublicKeys(_receive);
+        Span<byte> key = stackalloc byte[ChildPublicKeys.KeySize];
+        children.Derive(index, 1, key);
+        return new(index, _receivePath.Derive(index), _address(key));
+    }
 
     /// <summary>Derives <paramref name="count"/> addresses from <paramref name="from"/>, in index order, on every core.</summary>
     public DerivedAddress[] DeriveRange(uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
