@@ -26,6 +26,8 @@ public static class Keys
 
     public static string MerchantPaymentsByStatus(string merchantId, string status) => $"m#{merchantId}#pay#{status}";
 
+    /// <summary>The GSI1 partition of a shard's watched addresses; its sort key is <see cref="ByTime"/> of the creation and the
+    /// address, so a chain watcher refreshes its index with "created after" queries instead of re-reading the shard.</summary>
     public static string Watch(string chain, long shard) => $"watch#{chain}#{shard:D8}";
 
     /// <summary>Time-ordered sort key: ISO-8601 UTC with fixed width sorts as text, then the id breaks ties.</summary>

@@ -9,7 +9,7 @@ namespace Molly.Settlement;
 
 /// <summary>
 /// The local stand-in for AWS's stream -> EventBridge Pipe -> StartExecution: a named change-feed consumer that starts
-/// deposit-confirm for each NEW deposit item (an insert of SK <c>deposit</c>), with the contract's input (DEPOSITS.md) and an
+/// deposit-confirm for each NEW detected deposit item (an insert of SK <c>deposit</c>, status <c>detected</c>), with the contract's input (DEPOSITS.md) and an
 /// execution name derived from the deposit id, so a replayed change starts nothing twice (the engine starts a name once).
 /// </summary>
 public sealed class DepositConfirmStarter(WorkflowEngine engine)
@@ -26,8 +26,8 @@ public sealed class DepositConfirmStarter(WorkflowEngine engine)
         foreach (var change in changes)
         {
             if (change.Kind != ChangeKind.Insert || change.Key.SK != Deposit.SortKey || !change.Key.PK.StartsWith(Deposit.Prefix, StringComparison.Ordinal)
-                || change.NewImage is not { } item)
-                continue;
+                || change.NewImage is not { } item || item.GetString("status") != DepositStatus.Detected)
+                continue; // as the AWS Pipe's filter: new deposit items the watcher recorded as detected (needs_review ones wait for an operator)
             var depositId = change.Key.PK[Deposit.Prefix.Length..];
             var input = Input(depositId, item);
             try
