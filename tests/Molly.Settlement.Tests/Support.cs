@@ -59,7 +59,10 @@ public sealed class DynamoDbLocalStoreFactory : IStoreFactory
 public sealed class IndexedTargets : IDepositTargetFactory
 {
     public DepositTarget Create(Asset asset, long index, BigInteger amount, string label) =>
-        new($"0x{index + 0xA11CE:x40}", $"m/0/{index}", $"ethereum:0x{index + 0xA11CE:x40}", null); // never the zero address
+        new(Address(index), $"m/0/{index}", $"ethereum:{Address(index)}", null);
+
+    // Never the zero address; in the EvmAddress text form, as the real factory and the chain watcher write it.
+    private static string Address(long index) => EvmAddress.Parse($"0x{index + 0xA11CE:x40}").ToString();
 }
 
 /// <summary>
