@@ -54,31 +54,6 @@ public sealed record PaymentSettledV1(
     string TransferId,
     DateTimeOffset OccurredAt);
 
-/// <summary>The outbox payload when a deposit's block left the canonical chain: nothing was credited; the payment is back in
-/// <see cref="Status"/>.</summary>
-public sealed record PaymentDepositOrphanedV1(
-    string EventId,
-    string PaymentId,
-    string MerchantId,
-    string DepositId,
-    string Status,
-    long StatusVersion,
-    string DepositAmount,
-    string Asset,
-    string Chain,
-    string TxHash,
-    DateTimeOffset OccurredAt);
-
-/// <summary>The outbox payload when a deposit needs an operator: the workflow's error and cause.</summary>
-public sealed record PaymentNeedsReviewV1(
-    string EventId,
-    string PaymentId,
-    string MerchantId,
-    string DepositId,
-    string Error,
-    string Cause,
-    DateTimeOffset OccurredAt);
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false,
     PropertyNameCaseInsensitive = false)]
 [JsonSerializable(typeof(DepositTaskInput))]
@@ -89,6 +64,4 @@ public sealed record PaymentNeedsReviewV1(
 [JsonSerializable(typeof(UndoResult))]
 [JsonSerializable(typeof(ReviewResult))]
 [JsonSerializable(typeof(PaymentSettledV1))]
-[JsonSerializable(typeof(PaymentDepositOrphanedV1))]
-[JsonSerializable(typeof(PaymentNeedsReviewV1))]
 public sealed partial class SettlementJsonContext : JsonSerializerContext;

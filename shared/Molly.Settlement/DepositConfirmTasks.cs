@@ -286,7 +286,7 @@ public sealed class DepositConfirmTasks
     /// <summary>
     /// The deposit's block is gone: the deposit becomes <c>orphaned</c> (never credited) and, when it is what holds the payment
     /// in Detected/Confirming (the payment's <c>detectedBy</c>), the payment goes back to Created (Expired when past its
-    /// expiry); an outbox <c>PaymentDepositOrphanedV1</c>. One transaction. A credited deposit cannot be undone (Molly.Permanent).
+    /// expiry); an outbox <c>DepositOrphanedV1</c>. One transaction. A credited deposit cannot be undone (Molly.Permanent).
     /// </summary>
     public Task<UndoResult> UndoDetectionAsync(string depositId, CancellationToken ct = default) => Guard(async () =>
     {
@@ -306,10 +306,10 @@ public sealed class DepositConfirmTasks
             var moves = payment.Payment.Status is PaymentStatus.Detected or PaymentStatus.Confirming && holds;
             if (moves) payment.Payment.Orphan(now);
             var statusName = PaymentService.StatusName(payment.Payment.Status);
-            const string type = nameof(PaymentDepositOrphanedV1);
+            const string type = nameof(Deposits.DepositOrphanedV1); // the watcher's event: one shape whoever undoes the detection
             var eventId = EventId(type, depositId);
-            var ev = new PaymentDepositOrphanedV1(eventId, payment.PaymentId, payment.MerchantId, depositId, statusName, payment.Payment.StatusVersion,
-                Str(deposit.Amount), deposit.Asset, deposit.Chain, deposit.TxHash, now);
+            var ev = new Deposits.DepositOrphanedV1(eventId, payment.PaymentId, payment.MerchantId, depositId, statusName, payment.Payment.StatusVersion,
+                deposit.TxHash, deposit.BlockNumber, deposit.BlockHash, now);
             var ops = new List<TransactOp>
             {
                 TransactOp.Update(deposit.Item.Key, new Update()
@@ -317,7 +317,7 @@ public sealed class DepositConfirmTasks
                     .Set("paymentStatus", statusName)
                     .Set("orphanedAt", Iso(now))
                     .Set("version", deposit.Version + 1), deposit.Unchanged),
-                Outbox(eventId, type, JsonSerializer.Serialize(ev, SettlementJsonContext.Default.PaymentDepositOrphanedV1), now),
+                Outbox(eventId, type, JsonSerializer.Serialize(ev, Deposits.DepositsJsonContext.Default.DepositOrphanedV1), now),
             };
             // Unchanged payments are still guarded: the decision above rests on the status read.
             ops.Add(moves ? payment.Write(BigInteger.Zero, detectedBy: "")
@@ -356,11 +356,12 @@ public sealed class DepositConfirmTasks
                 .Set("version", deposit.Version + 1);
             var settled = deposit.Status is DepositStatus.Credited or DepositStatus.Orphaned;
             if (!settled) update.Set("status", DepositStatus.NeedsReview).Set("statusBeforeReview", deposit.Status);
-            const string type = nameof(PaymentNeedsReviewV1);
+            const string type = nameof(Deposits.PaymentNeedsReviewV1); // the watcher's event for the same operator queue
             var eventId = EventId(type, depositId);
-            var ev = new PaymentNeedsReviewV1(eventId, deposit.PaymentId, deposit.MerchantId, depositId, name, cause, now);
+            var ev = new Deposits.PaymentNeedsReviewV1(eventId, deposit.PaymentId, deposit.MerchantId, depositId,
+                cause.Length == 0 ? name : $"{name}: {cause}", Str(deposit.Amount), deposit.Asset, deposit.TxHash, now);
             var ops = new List<TransactOp> { TransactOp.Update(deposit.Item.Key, update, deposit.Unchanged) };
-            if (!settled) ops.Add(Outbox(eventId, type, JsonSerializer.Serialize(ev, SettlementJsonContext.Default.PaymentNeedsReviewV1), now));
+            if (!settled) ops.Add(Outbox(eventId, type, JsonSerializer.Serialize(ev, Deposits.DepositsJsonContext.Default.PaymentNeedsReviewV1), now));
             try
             {
                 await _store.TransactWriteAsync(ops, ct);

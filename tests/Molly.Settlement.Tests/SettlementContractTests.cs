@@ -199,7 +199,7 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         Assert.Equal("0", payment.GetString("received"));
         Assert.Equal(2, payment.GetInt64("statusVersion"));
         Assert.Equal(DepositStatus.Orphaned, (await DepositAsync(w, depositId)).GetString("status"));
-        Assert.NotNull(await OutboxAsync(w, nameof(PaymentDepositOrphanedV1), depositId));
+        Assert.NotNull(await OutboxAsync(w, nameof(Deposits.DepositOrphanedV1), depositId));
 
         // Idempotent: again answers the same and writes nothing more.
         Assert.Equal(undo, await w.Tasks.UndoDetectionAsync(depositId));
@@ -363,7 +363,7 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         Assert.Equal("Molly.Permanent", deposit.GetString("reviewError"));
         Assert.Equal("node says no", deposit.GetString("reviewCause"));
         Assert.Equal(2, deposit.GetInt64("version"));
-        var outbox = await OutboxAsync(w, nameof(PaymentNeedsReviewV1), depositId);
+        var outbox = await OutboxAsync(w, nameof(Deposits.PaymentNeedsReviewV1), depositId);
         Assert.Contains("node says no", outbox!.RequireString("payload"));
         Assert.Equal("detected", (await PaymentAsync(w, paymentId)).GetString("status"));
 
