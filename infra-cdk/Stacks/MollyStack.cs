@@ -18,9 +18,8 @@ public sealed class MollyStackProps : StackProps
 /// <summary>One environment of Molly. Only composes constructs; every difference between dev and prod is in <see cref="MollyEnvironment"/>.</summary>
 public sealed class MollyStack : Stack
 {
-    /// <summary>Stream records that start deposit-confirm: new detected-deposit items (SK prefix DEPOSIT#).</summary>
-    public const string DepositDetectedFilter =
-        """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":[{"prefix":"DEPOSIT#"}]}}}}""";
+    /// <summary>Stream records that start deposit-confirm (see <see cref="DepositConfirmStart"/>).</summary>
+    public const string DepositDetectedFilter = DepositConfirmStart.Filter;
 
     public DataTable Data { get; }
     public SigningKeys Keys { get; }
@@ -102,7 +101,7 @@ public sealed class MollyStack : Stack
             LogRemovalPolicy = logRemoval,
         });
         if (Workflows.StateMachines.TryGetValue("deposit-confirm", out var depositConfirm))
-            Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter);
+            Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter, DepositConfirmStart.InputTemplate);
 
         Observability = new Observability(this, "Observability", new ObservabilityProps
         {
