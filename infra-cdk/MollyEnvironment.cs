@@ -27,6 +27,20 @@ public sealed record MollyEnvironment
     /// <summary>Null means "no reservation": a new account has only 10 unreserved executions and CloudFormation refuses to go below that.</summary>
     public required int? ApiReservedConcurrency { get; init; }
 
+    /// <summary>EIP-155 chain ids the withdrawal signer may sign for (context <c>signerEvmChainIds</c>, comma-separated):
+    /// Ethereum mainnet in prod, Sepolia in dev, unless set.</summary>
+    public IReadOnlyList<ulong> SignerEvmChainIds
+    {
+        get => _signerEvmChainIds ?? (IsProduction ? [1] : [11_155_111]);
+        init => _signerEvmChainIds = value.Count > 0 && !value.Contains(0UL) ? value : throw new ArgumentException("Signer chain ids must be one or more ids above 0.");
+    }
+
+    private readonly IReadOnlyList<ulong>? _signerEvmChainIds;
+
+    /// <summary>The signer's reserved concurrency: a few in prod (withdrawals are rare; a cap bounds what a runaway caller
+    /// can sign), none in dev (a new account's 10 unreserved executions leave no room).</summary>
+    public int? SignerReservedConcurrency => IsProduction ? 5 : null;
+
     public required ThrottleLimits StageThrottle { get; init; }
     public required ThrottleLimits StandardPlanThrottle { get; init; }
     public required ThrottleLimits VipPlanThrottle { get; init; }
