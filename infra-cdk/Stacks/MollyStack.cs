@@ -30,6 +30,9 @@ public sealed class MollyStack : Stack
     public ReportsBucket Reports { get; }
     public Observability Observability { get; }
 
+    /// <summary>The withdrawal signer: the only function that runs as <see cref="SigningKeys.SignerRole"/> (kms:Sign).</summary>
+    public MollyFunction Signer { get; }
+
     public MollyStack(Construct scope, string id, MollyStackProps props) : base(scope, id, props)
     {
         var s = props.Settings;
@@ -71,6 +74,12 @@ public sealed class MollyStack : Stack
         ApiFunction = functions.AddWebFunction("Api", s.ApiMemoryMb, Duration.Seconds(s.ApiTimeoutSeconds), s.ApiReservedConcurrency);
         Keys.Envelope.GrantEncryptDecrypt(ApiFunction.Function);
         Reports.Bucket.GrantRead(ApiFunction.Function);
+        Signer = functions.Add("Signer", new MollyFunctionProps
+        {
+            Project = "Signer", Handler = SignerSettings.Handler, MemoryMb = SignerSettings.MemoryMb,
+            Timeout = Duration.Seconds(SignerSettings.TimeoutSeconds), ReservedConcurrency = s.SignerReservedConcurrency,
+            Role = Keys.SignerRole, TableAccess = TableAccess.None, Environment = SignerSettings.Environment(Keys, s.SignerEvmChainIds),
+        });
 
         Api = new PublicApi(this, "PublicApi", new PublicApiProps
         {
