@@ -3,6 +3,7 @@ using Molly.Api.Endpoints;
 using Molly.Api.Hosting;
 using Molly.Api.Http;
 using Molly.Api.Payments;
+using Molly.Api.Webhooks;
 
 // One program for both runtimes: on AWS behind the Lambda Web Adapter (Molly:Mode=Aws, Molly:Store:Kind=DynamoDb),
 // on one machine with embedded defaults (./run.sh). See MollyServices for what differs.
@@ -10,6 +11,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 
 builder.Services.AddMolly(builder.Configuration);
 builder.Services.AddMollyPayments(builder.Configuration);
+builder.Services.AddMollyWebhooks(builder.Configuration);
 builder.Services.AddOpenApi();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ApiExceptionHandler>();
@@ -18,6 +20,7 @@ builder.Services.Configure<JsonOptions>(o =>
 {
     o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
     o.SerializerOptions.TypeInfoResolverChain.Insert(1, PaymentsApiJsonContext.Default);
+    o.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhooksApiJsonContext.Default);
     o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
     o.SerializerOptions.RespectNullableAnnotations = true;
     o.SerializerOptions.RespectRequiredConstructorParameters = true;
@@ -37,6 +40,7 @@ app.MapSystemApi();
 app.MapMeApi();
 app.MapAdminApi();
 app.MapPaymentsApi();
+app.MapWebhooksApi();
 app.MapOpenApi();
 
 app.Run();

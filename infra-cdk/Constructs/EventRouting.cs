@@ -52,10 +52,12 @@ public sealed class EventRouting : Construct
     /// record age, then the record's metadata to <see cref="StreamDeadLetters"/>. The function must answer with
     /// <c>{"batchItemFailures":[{"itemIdentifier": sequenceNumber}]}</c>.
     /// </summary>
-    public void ConnectStreamProcessor(IFunction processor)
+    /// <param name="filters">Lambda event filters (<see cref="FilterCriteria.Filter"/>): only matching records invoke the function.</param>
+    public void ConnectStreamProcessor(IFunction processor, IDictionary<string, object>[]? filters = null)
     {
         processor.AddEventSource(new DynamoEventSource(_table, new DynamoEventSourceProps
         {
+            Filters = filters,
             StartingPosition = StartingPosition.TRIM_HORIZON, // the outbox must not lose what was written before the mapping existed
             BatchSize = 100,
             MaxBatchingWindow = Duration.Seconds(1),
@@ -66,6 +68,14 @@ public sealed class EventRouting : Construct
             ParallelizationFactor = 1, // per-shard ordering: a payment's events arrive in order
             OnFailure = new SqsDlq(StreamDeadLetters),
         }));
+    }
+
+    /// <summary>Invokes <paramref name="function"/> every <paramref name="every"/> (an EventBridge rule; a scheduled event).</summary>
+    public Rule RunOnSchedule(string id, IFunction function, Duration every)
+    {
+        var rule = new Rule(this, id, new RuleProps { Schedule = Schedule.Rate(every) });
+        rule.AddTarget(new Amazon.CDK.AWS.Events.Targets.LambdaFunction(function, new Amazon.CDK.AWS.Events.Targets.LambdaFunctionProps { RetryAttempts = 0 })); // the next tick is the retry
+        return rule;
     }
 
     /// <summary>

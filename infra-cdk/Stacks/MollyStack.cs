@@ -21,9 +21,14 @@ public sealed class MollyStack : Stack
     /// <summary>Stream records that start deposit-confirm (see <see cref="DepositConfirmStart"/>).</summary>
     public const string DepositDetectedFilter = DepositConfirmStart.Filter;
 
+    /// <summary>Stream records the webhook fan-out reads: new items whose PK starts with outbox#. A Lambda event filter is
+    /// {"pattern": JSON} (what FilterCriteria.Filter builds; written out because jsii cannot marshal nested dictionaries).</summary>
+    public const string OutboxInsertPattern = """{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"outbox#"}]}}}}""";
+
     public DataTable Data { get; }
     public SigningKeys Keys { get; }
     public MollyFunction ApiFunction { get; }
+    public MollyFunction WebhookDispatcher { get; }
     public PublicApi Api { get; }
     public Workflows Workflows { get; }
     public EventRouting Events { get; }
@@ -96,6 +101,14 @@ public sealed class MollyStack : Stack
         });
 
         Events = new EventRouting(this, "Events", new EventRoutingProps { EnvironmentName = s.Name, Table = Data.Table });
+
+        // Webhooks: the stream fans new outbox items out into deliveries (and sends their first try at once); a
+        // one-minute schedule sends due retries.
+        WebhookDispatcher = functions.AddEventFunction("WebhookDispatcher",
+            "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle", memoryMb: 512, timeout: Duration.Seconds(60));
+        Keys.Envelope.GrantEncryptDecrypt(WebhookDispatcher.Function); // endpoint signing secrets are stored encrypted
+        Events.ConnectStreamProcessor(WebhookDispatcher.Function, [new Dictionary<string, object> { ["pattern"] = OutboxInsertPattern }]);
+        Events.RunOnSchedule("WebhookRetries", WebhookDispatcher.Function, Duration.Minutes(1));
 
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps
         {

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Molly.Api.Endpoints;
 using Molly.Api.Model;
@@ -21,8 +19,14 @@ namespace Molly.Api.Tests;
 [Trait("Category", "Slow")]
 public sealed class CrashSafetyTests : IDisposable
 {
-    private readonly string _dataDir = Directory.CreateTempSubdirectory("molly-crash-").FullName;
-    private Process? _child;
+    private readonly string _dataDir;
+    private readonly ApiProcess _api;
+
+    public CrashSafetyTests()
+    {
+        _dataDir = Directory.CreateTempSubdirectory("molly-crash-").FullName;
+        _api = new ApiProcess(_dataDir);
+    }
 
     [Fact]
     public async Task Acknowledged_writes_survive_sigkill_and_none_is_half_applied()
@@ -57,8 +61,7 @@ public sealed class CrashSafetyTests : IDisposable
         })).ToList();
 
         while (acknowledged.Count < 150) await Task.Delay(20);
-        _child!.Kill(); // SIGKILL on Unix: no shutdown code runs
-        await _child.WaitForExitAsync();
+        await _api.KillAsync(); // SIGKILL on Unix: no shutdown code runs
         await stop.CancelAsync();
         await Task.WhenAll(writers);
         Assert.True(acknowledged.Count >= 150);
@@ -101,64 +104,9 @@ public sealed class CrashSafetyTests : IDisposable
         Assert.True(complete >= acknowledged.Count);
     }
 
-    private async Task<Uri> StartAsync(HttpClient http)
-    {
-        var port = FreePort();
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { ApiDll(), "--urls", $"http://127.0.0.1:{port}", "--Molly:DataDir", _dataDir }) psi.ArgumentList.Add(a);
-        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        _child = Process.Start(psi)!;
-        _child.OutputDataReceived += (_, _) => { };
-        _child.ErrorDataReceived += (_, _) => { };
-        _child.BeginOutputReadLine();
-        _child.BeginErrorReadLine();
-        var uri = new Uri($"http://127.0.0.1:{port}");
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(_child.HasExited, "the Api process exited during start-up");
-            try
-            {
-                if ((await http.GetAsync(new Uri(uri, "/health"))).IsSuccessStatusCode) return uri;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("The Api did not answer /health within 60 s.");
-    }
+    private Task<Uri> StartAsync(HttpClient http) => _api.StartAsync(http);
 
-    /// <summary>functions/Api's own build output, same configuration as this test assembly.</summary>
-    private static string ApiDll()
-    {
-        var here = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar); // tests/Molly.Api.Tests/bin/<Configuration>/net10.0/
-        var configuration = new DirectoryInfo(here).Parent!.Name;
-        var root = new DirectoryInfo(here);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Serverless.sln"))) root = root.Parent;
-        var dll = Path.Combine(root!.FullName, "functions", "Api", "bin", configuration, "net10.0", "Molly.Api.dll");
-        Assert.True(File.Exists(dll), $"{dll} is missing: build functions/Api first");
-        return dll;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void StopChild()
-    {
-        if (_child is { HasExited: false }) { _child.Kill(); _child.WaitForExit(); }
-        _child?.Dispose();
-        _child = null;
-    }
+    private void StopChild() => _api.Stop();
 
     public void Dispose()
     {

@@ -44,6 +44,7 @@ public static class MollyServices
     public static IServiceCollection AddLocalWorkers(this IServiceCollection services)
     {
         services.AddHostedService<AdminBootstrap>();
+        services.AddHostedService<Webhooks.WebhookWorker>(); // the WebhookDispatcher function (fan-out + due deliveries)
         return services;
     }
 

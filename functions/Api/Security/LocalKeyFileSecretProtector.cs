@@ -1,24 +1,8 @@
 using System.Security.Cryptography;
 using Molly.Api.Hosting;
+using Molly.Storage;
 
 namespace Molly.Api.Security;
-
-/// <summary>
-/// Encrypts small secrets (API key secrets) for storage in the item store. <paramref name="context"/> is bound to the
-/// ciphertext as associated data (e.g. the key id), so a ciphertext copied onto another record does not decrypt.
-/// Local: <see cref="LocalKeyFileSecretProtector"/> (AES-256-GCM under a master key file). AWS: a KMS data key
-/// (envelope encryption) plugs in here.
-/// </summary>
-public interface ISecretProtector
-{
-    /// <summary>Short name of the protector and key, stored next to each ciphertext so a later key change is detectable.</summary>
-    string KeyId { get; }
-
-    byte[] Protect(ReadOnlySpan<byte> plaintext, string context);
-
-    /// <summary>Throws <see cref="CryptographicException"/> when the ciphertext or its context was tampered with.</summary>
-    byte[] Unprotect(ReadOnlySpan<byte> ciphertext, string context);
-}
 
 /// <summary>
 /// AES-256-GCM under a 32-byte master key kept in <c>&lt;DataDir&gt;/master.key</c> (created with mode 0600 on first

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Amazon.CDK;
+using Amazon.CDK.Assertions;
+using Molly.Infra.Constructs;
+using Xunit;
+using Match = Amazon.CDK.Assertions.Match;
+
+namespace Molly.Infra.Tests;
+
+[Collection(StackCollection.Name)]
+public sealed class WebhookInfraTests(StackFixture stacks)
+{
+    private const string Handler = "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle";
+
+    [Fact]
+    public void The_dispatcher_function_reads_only_outbox_inserts_from_the_stream_with_partial_batch_failures_and_a_dlq()
+    {
+        foreach (var s in new[] { stacks.Dev, stacks.Prod })
+        {
+            s.Template.HasResourceProperties("AWS::Lambda::Function", Match.ObjectLike(new Dictionary<string, object>
+            {
+                ["Handler"] = Handler,
+                ["Runtime"] = "dotnet10",
+                ["Timeout"] = 60,
+                ["Layers"] = Match.Absent(),
+            }));
+            var functionId = s.Stack.GetLogicalId((CfnElement)s.Stack.WebhookDispatcher.Function.Node.DefaultChild!);
+            var mappings = s.Resources("AWS::Lambda::EventSourceMapping")
+                .Where(m => m.Resource.GetProperty("Properties").GetProperty("FunctionName").GetRawText().Contains(functionId)).ToList();
+            var mapping = Assert.Single(mappings).Resource.GetProperty("Properties");
+            Assert.Equal("ReportBatchItemFailures", mapping.GetProperty("FunctionResponseTypes")[0].GetString());
+            Assert.True(mapping.GetProperty("BisectBatchOnFunctionError").GetBoolean());
+            Assert.Equal("TRIM_HORIZON", mapping.GetProperty("StartingPosition").GetString());
+            Assert.True(mapping.GetProperty("DestinationConfig").GetProperty("OnFailure").TryGetProperty("Destination", out _));
+            var pattern = JsonDocument.Parse(mapping.GetProperty("FilterCriteria").GetProperty("Filters")[0].GetProperty("Pattern").GetString()!).RootElement;
+            Assert.Equal("INSERT", pattern.GetProperty("eventName")[0].GetString());
+            Assert.Equal("outbox#", pattern.GetProperty("dynamodb").GetProperty("Keys").GetProperty("PK").GetProperty("S")[0].GetProperty("prefix").GetString());
+        }
+    }
+
+    [Fact]
+    public void A_one_minute_schedule_invokes_the_dispatcher_for_due_retries()
+    {
+        var functionId = stacks.Prod.Stack.GetLogicalId((CfnElement)stacks.Prod.Stack.WebhookDispatcher.Function.Node.DefaultChild!);
+        var rule = Assert.Single(stacks.Prod.Resources("AWS::Events::Rule"),
+            r => r.Resource.GetProperty("Properties").TryGetProperty("ScheduleExpression", out _));
+        var p = rule.Resource.GetProperty("Properties");
+        Assert.Equal("rate(1 minute)", p.GetProperty("ScheduleExpression").GetString());
+        Assert.Contains(functionId, p.GetProperty("Targets")[0].GetProperty("Arn").GetRawText());
+        stacks.Prod.Template.HasResourceProperties("AWS::Lambda::Permission", Match.ObjectLike(new Dictionary<string, object>
+        {
+            ["Action"] = "lambda:InvokeFunction",
+            ["Principal"] = "events.amazonaws.com",
+        }));
+    }
+
+    [Fact]
+    public void The_dispatcher_may_use_the_envelope_key_but_never_sign()
+    {
+        var roleId = stacks.Prod.Stack.GetLogicalId((CfnElement)stacks.Prod.Stack.WebhookDispatcher.Function.Role!.Node.DefaultChild!);
+        var policies = stacks.Prod.Resources("AWS::IAM::Policy")
+            .Where(p => p.Resource.GetProperty("Properties").GetProperty("Roles").GetRawText().Contains(roleId))
+            .Select(p => p.Resource.GetRawText()).ToList();
+        Assert.NotEmpty(policies);
+        Assert.Contains(policies, p => p.Contains("kms:Decrypt"));
+        Assert.DoesNotContain(policies, p => p.Contains("kms:Sign"));
+        Assert.Contains(policies, p => p.Contains("dynamodb:GetRecords"));
+    }
+}
