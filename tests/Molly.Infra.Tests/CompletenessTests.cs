@@ -108,7 +108,7 @@ public sealed partial class CompletenessTests(StackFixture stacks)
 
     private static bool IsSampleOf(string trigger, JsonElement sample) => trigger switch
     {
-        "api" => sample.TryGetProperty("requestContext", out _),
+        "api" => sample.TryGetProperty("httpMethod", out _) && sample.TryGetProperty("requestContext", out _), // REST API: v1 proxy events
         // A batch with more than one record: the samples carry a poison record beside the good ones.
         "stream" => sample.TryGetProperty("Records", out var records) && records.GetArrayLength() > 1
             && records.EnumerateArray().All(r => r.GetProperty("eventSource").GetString() == "aws:dynamodb"),
