@@ -8,7 +8,8 @@ namespace Molly.Ledger;
 /// <summary>
 /// A double-entry ledger with TigerBeetle's semantics (single-phase and two-phase transfers, account limits, linked batches,
 /// idempotent ids, precise result codes) on the <see cref="IItemStore"/> seam. Every command batch is ONE store transaction:
-/// the transfer items, their outbox items, the pending transfers they resolve and the balance shards they move.
+/// the transfer items (each its own outbox record, see <see cref="LedgerEvents"/>), the pending transfers they resolve and the
+/// balance shards they move.
 /// Nothing is read on the write path of a plain transfer (account metadata is immutable and cached); limits are enforced by
 /// conditions on the shards, so the no-overdraft rule holds under any concurrency. See README "Ledger" for the design.
 /// </summary>
@@ -106,7 +107,7 @@ public sealed partial class Ledger
     /// Returns one result per command. On failure the failing command carries its reason, every other one
     /// <see cref="TransferResult.LinkedEventFailed"/> (or its own Exists code), and nothing was written.
     /// A retry of a committed batch returns Exists for every command. A batch must fit one store transaction
-    /// (<see cref="TransactionLimits.MaxItems"/> items: 2 per transfer + 1 per resolved pending + 1 per distinct balance shard).
+    /// (<see cref="TransactionLimits.MaxItems"/> items: 1 per transfer + 1 per resolved pending + 1 per distinct balance shard).
     /// </summary>
     public async Task<IReadOnlyList<TransferResult>> SubmitAsync(IReadOnlyList<TransferCommand> batch, CancellationToken ct = default)
     {
@@ -118,8 +119,16 @@ public sealed partial class Ledger
             if (c.Id.Value is null) throw new ArgumentException("A command has no transfer id.", nameof(batch));
         }
 
+        return IsCoalescable(batch)
+            ? await EnqueueAsync(batch, ct).ConfigureAwait(false)
+            : await SubmitAloneAsync(batch, outcomeUnknown: false, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Plans and writes one linked batch as its own store transaction, retrying lost races. With
+    /// <paramref name="outcomeUnknown"/> an earlier write of these commands may have committed (see <see cref="Finish"/>).</summary>
+    private async Task<IReadOnlyList<TransferResult>> SubmitAloneAsync(IReadOnlyList<TransferCommand> batch, bool outcomeUnknown, CancellationToken ct)
+    {
         var overrides = new Dictionary<AccountId, int>();
-        var outcomeUnknown = false;
         for (var attempt = 1; ; attempt++)
         {
             ct.ThrowIfCancellationRequested();
@@ -194,7 +203,7 @@ public sealed partial class Ledger
         }
     }
 
-    private enum Role { TransferPut, OutboxPut, PendingUpdate, Shard }
+    private enum Role { TransferPut, PendingUpdate, Shard }
 
     private sealed class Plan
     {
@@ -318,16 +327,6 @@ public sealed partial class Ledger
 
         for (var i = 0; i < batch.Count; i++)
             Add(plan, Role.TransferPut, i, null, TransactOp.Put(TransferItem(records[i]), Condition.ItemAbsent));
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var (type, sk) = records[i].Kind switch
-            {
-                TransferKind.PostPending => ("LedgerPendingPostedV1", "ledger"),
-                TransferKind.VoidPending => ("LedgerPendingVoidedV1", "ledger"),
-                _ => ("LedgerTransferCreatedV1", "ledger"),
-            };
-            Add(plan, Role.OutboxPut, i, null, TransactOp.Put(Outbox(records[i], type, sk, now)));
-        }
         foreach (var (command, pending, to) in pendingUpdates)
         {
             var u = new Update().Set("state", to.ToString()).Set("resolved_by", batch[command].Id.Value).Remove("GSI1PK").Remove("GSI1SK");
@@ -564,18 +563,18 @@ public sealed partial class Ledger
         return fresh is null ? PendingState.Expired : ReadTransfer(fresh).State;
     }
 
-    /// <summary>Expires one pending transfer: state, both reservations and the outbox event in one transaction, conditioned
+    /// <summary>Expires one pending transfer: state and expired event, both reservations in one transaction, conditioned
     /// on it still being pending. False if it was resolved meanwhile.</summary>
     private async Task<bool> ExpireAsync(Transfer t, DateTimeOffset now, CancellationToken ct)
     {
         var ops = new List<TransactOp>
         {
             TransactOp.Update(TransferKey(t.Id),
-                new Update().Set("state", PendingState.Expired.ToString()).Remove("GSI1PK").Remove("GSI1SK"),
+                new Update().Set("state", PendingState.Expired.ToString()).Set(Event, PendingExpired).Set(EventAt, now.UtcTicks)
+                    .Remove("GSI1PK").Remove("GSI1SK"),
                 Condition.AttributeEquals("state", PendingState.Pending.ToString())),
             TransactOp.Update(ShardKey(t.Debit, t.DebitShard), new Update().Add(Dpe, -t.Amount).Add(Dnet, t.Amount), Condition.ItemExists),
             TransactOp.Update(ShardKey(t.Credit, t.CreditShard), new Update().Add(Cpe, -t.Amount).Add(Cnet, t.Amount), Condition.ItemExists),
-            TransactOp.Put(Outbox(t with { State = PendingState.Expired }, "LedgerPendingExpiredV1", "expired", now)),
         };
         try
         {

@@ -10,12 +10,14 @@ namespace Molly.Ledger;
 /// The ledger's keys in the single table.
 /// <list type="table">
 /// <item><c>ledger#acct#{account}</c> / <c>meta</c>: the account (immutable); GSI1 <c>ledger#owner#{owner}</c> / <c>{asset}#{kind}</c>.</item>
-/// <item><c>ledger#acct#{account}</c> / <c>bal#{shard:000}</c>: one balance shard: dpe, dpo, cpe, cpo and the derived limits
+/// <item><c>ledger#acct#{account}</c> / <c>bal#000</c> and <c>ledger#acct#{account}#{n}</c> / <c>bal#{n:000}</c> for n &gt; 0 (a
+///   partition key per shard): one balance shard: dpe, dpo, cpe, cpo and the derived limits
 ///   <c>dnet</c> = cpo - dpo - dpe and <c>cnet</c> = dpo - cpo - cpe, kept in the same update so a condition can test them.</item>
 /// <item><c>ledger#xfer#{id}</c> / <c>xfer</c>: a transfer, post or void. GSI2 <c>ledger#hist#{debit}#{shard}</c> and GSI3
 ///   <c>ledger#hist#{credit}#{shard}</c>, both sorted by <c>{ticks:D19}#{id}</c>: the account history. An open pending transfer
 ///   is also in GSI1 <c>ledger#expiry#{partition}</c> / <c>{expiresTicks:D19}#{id}</c> (a sparse index: removed on resolution).</item>
-/// <item><c>outbox#ledger#{id}</c> / <c>ledger</c> (or <c>expired</c>): the outbox event written in the same transaction.</item>
+/// <item>The transfer item is also the ledger's outbox record: its <c>event</c> attribute names the event (see
+///   <see cref="LedgerEvents"/>), so the change feed carries every event in the transaction that made it, with no second item.</item>
 /// <item><c>ledger#fee#{merchant}</c> / <c>{asset}</c>: a merchant's fee.</item>
 /// </list>
 /// </summary>
@@ -25,11 +27,14 @@ internal static class LedgerItems
     public const string TransferPrefix = "ledger#xfer#";
     public const string HistoryPrefix = "ledger#hist#";
     public const string ExpiryPrefix = "ledger#expiry#";
-    public const string OutboxPrefix = "outbox#ledger#";
 
     public static ItemKey AccountKey(AccountId id) => new(AccountPrefix + id, "meta");
 
-    public static ItemKey ShardKey(AccountId id, int shard) => new(AccountPrefix + id, "bal#" + shard.ToString("D3", CultureInfo.InvariantCulture));
+    /// <summary>Shard 0 lives beside the account item; shard n &gt; 0 has a partition key of its own (<c>...#n</c>), so on
+    /// DynamoDB the shards of a hot account hash to different partitions and each gets its own ~1,000 writes/s.</summary>
+    public static ItemKey ShardKey(AccountId id, int shard) => new(
+        shard == 0 ? AccountPrefix + id : AccountPrefix + id + "#" + shard.ToString(CultureInfo.InvariantCulture),
+        "bal#" + shard.ToString("D3", CultureInfo.InvariantCulture));
 
     public static ItemKey TransferKey(TransferId id) => new(TransferPrefix + id.Value, "xfer");
 
@@ -74,12 +79,18 @@ internal static class LedgerItems
         (int)item.GetInt64("shards")!.Value,
         new DateTimeOffset(item.GetInt64("ts")!.Value, TimeSpan.Zero));
 
+    // Event names (the outbox contract) and the attributes that carry them on the transfer item.
+    public const string Event = "event", EventAt = "evts";
+    public const string TransferCreated = "LedgerTransferCreatedV1", PendingPosted = "LedgerPendingPostedV1",
+        PendingVoided = "LedgerPendingVoidedV1", PendingExpired = "LedgerPendingExpiredV1";
+
     public static Item WriteTransfer(Transfer t)
     {
         var ticks = t.Timestamp.UtcTicks;
         var item = new Item(TransferKey(t.Id))
         {
             { "type", "ledger_transfer" },
+            { Event, t.Kind switch { TransferKind.PostPending => PendingPosted, TransferKind.VoidPending => PendingVoided, _ => TransferCreated } },
             { "kind", t.Kind.ToString() },
             { "dr", t.Debit.ToString() },
             { "cr", t.Credit.ToString() },
@@ -120,22 +131,11 @@ internal static class LedgerItems
         item.GetNumber("ramt"),
         (int)item.GetInt64("dsh")!.Value,
         (int)item.GetInt64("csh")!.Value);
-
-    public static Item Outbox(Transfer t, string eventType, string sortKey, DateTimeOffset at)
-    {
-        var ev = new LedgerEventV1(eventType, t.Id.Value, t.Kind.ToString(), t.Debit.ToString(), t.Credit.ToString(),
-            t.Amount.ToString(CultureInfo.InvariantCulture), t.Asset, t.Code, t.UserData, t.PendingId?.Value, at);
-        return new Item(OutboxPrefix + t.Id.Value, sortKey)
-        {
-            { "type", eventType },
-            { "ts", at.UtcTicks },
-            { "body", JsonSerializer.Serialize(ev, LedgerJson.Default.LedgerEventV1) },
-        };
-    }
 }
 
 /// <summary>The outbox event of a ledger change: <c>LedgerTransferCreatedV1</c>, <c>LedgerPendingPostedV1</c>,
-/// <c>LedgerPendingVoidedV1</c> or <c>LedgerPendingExpiredV1</c>. Amounts are decimal strings of base units.</summary>
+/// <c>LedgerPendingVoidedV1</c> or <c>LedgerPendingExpiredV1</c>. Amounts are decimal strings of base units.
+/// Read from the change feed with <see cref="LedgerEvents.FromChange"/>; <see cref="LedgerJson"/> serializes it.</summary>
 public sealed record LedgerEventV1(
     string Type,
     string TransferId,
@@ -152,3 +152,26 @@ public sealed record LedgerEventV1(
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(LedgerEventV1))]
 public sealed partial class LedgerJson : JsonSerializerContext;
+
+/// <summary>
+/// The ledger's outbox is its transfer items: a transfer, post or void is inserted with its <c>event</c> attribute
+/// (created / posted / voided) in the transaction that moves the balances, and an expiry rewrites the pending transfer's
+/// <c>event</c> to expired in the transaction that releases it. So every event is exactly one change in the store's change
+/// feed (SQLite change log, DynamoDB Streams), atomic with the ledger write, and costs no item of its own.
+/// Resolving a pending transfer also modifies it (state), but leaves its <c>event</c> alone: that change is not an event.
+/// </summary>
+public static class LedgerEvents
+{
+    /// <summary>The event a change carries, or null if it is not a ledger event (another item, or a state-only change).</summary>
+    public static LedgerEventV1? FromChange(Change change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        if (!change.Key.PK.StartsWith(LedgerItems.TransferPrefix, StringComparison.Ordinal) || change.NewImage is not { } item) return null;
+        var type = item.GetString(LedgerItems.Event);
+        if (type is null || type == change.OldImage?.GetString(LedgerItems.Event)) return null;
+        var t = LedgerItems.ReadTransfer(item);
+        var at = item.GetInt64(LedgerItems.EventAt) is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : t.Timestamp;
+        return new LedgerEventV1(type, t.Id.Value, t.Kind.ToString(), t.Debit.ToString(), t.Credit.ToString(),
+            t.Amount.ToString(CultureInfo.InvariantCulture), t.Asset, t.Code, t.UserData, t.PendingId?.Value, at);
+    }
+}

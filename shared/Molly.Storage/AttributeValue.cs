@@ -66,6 +66,15 @@ public readonly struct AttributeValue : IEquatable<AttributeValue>
         _ => 1,
     };
 
+    /// <summary>An upper bound of <see cref="SizeInBytes"/> that formats nothing (3 bytes per UTF-16 unit, digits from the bit length).</summary>
+    internal long SizeUpperBound => Kind switch
+    {
+        AttributeKind.String => 3L * ((string)_value!).Length,
+        AttributeKind.Number => 2 + ((((BigInteger)_value!).GetBitLength() + 1) * 30103 / 100000 + 4) / 2,
+        AttributeKind.Binary => ((byte[])_value!).Length,
+        _ => 1,
+    };
+
     public bool Equals(AttributeValue other)
     {
         if (Kind != other.Kind) return false;

@@ -102,6 +102,17 @@ public sealed class Item : IEnumerable<KeyValuePair<string, AttributeValue>>
         }
     }
 
+    /// <summary>An upper bound of <see cref="SizeInBytes"/> computed without encoding or formatting anything.</summary>
+    internal long SizeUpperBound
+    {
+        get
+        {
+            long size = KeyNames.PK.Length + 3L * Key.PK.Length + KeyNames.SK.Length + 3L * Key.SK.Length;
+            foreach (var (k, v) in _attributes) size += 3L * k.Length + v.SizeUpperBound;
+            return size;
+        }
+    }
+
     /// <summary>Attributes other than PK and SK.</summary>
     public IEnumerator<KeyValuePair<string, AttributeValue>> GetEnumerator() => _attributes.GetEnumerator();
 

@@ -41,6 +41,7 @@ public static class ItemSize
 {
     public static void Ensure(Item item)
     {
+        if (item.SizeUpperBound <= Item.MaxSizeBytes) return; // the common case: clearly small, nothing to count exactly
         var size = item.SizeInBytes;
         if (size > Item.MaxSizeBytes)
             throw new ItemTooLargeException(item.Key, size);

@@ -22,10 +22,10 @@ public abstract class LedgerContractTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _factory.DisposeAsync();
 
-    private async Task<(Ledger Ledger, IItemStore Store)> NewLedgerAsync(ManualTimeProvider? time = null)
+    private async Task<(Ledger Ledger, IItemStore Store)> NewLedgerAsync(ManualTimeProvider? time = null, LedgerOptions? options = null)
     {
         var store = await _factory.CreateAsync();
-        var ledger = new Ledger(store, time ?? Time);
+        var ledger = new Ledger(store, time ?? Time, options ?? _factory.Options);
         await Chart.CreateAsync(ledger);
         return (ledger, store);
     }
@@ -41,15 +41,74 @@ public abstract class LedgerContractTests : IAsyncLifetime
     public async Task Single_phase_transfer_moves_posted_balances_and_writes_outbox_in_same_transaction()
     {
         var (ledger, store) = await NewLedgerAsync();
+        var checkpoint = await FeedEndAsync(store);
         Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("t1", InFlight("USDT"), Merchant2("USDT"), 1_000_000)));
         var m = (await ledger.GetBalanceAsync(Merchant2("USDT")))!;
         var d = (await ledger.GetBalanceAsync(InFlight("USDT")))!;
         Assert.Equal(new BigInteger(1_000_000), m.CreditsPosted);
         Assert.Equal(new BigInteger(1_000_000), d.DebitsPosted);
-        var outbox = await store.GetAsync(new ItemKey("outbox#ledger#t1", "ledger"));
-        Assert.NotNull(outbox);
-        Assert.Equal("LedgerTransferCreatedV1", outbox!.GetString("type"));
-        Assert.Contains("\"amount\":\"1000000\"", outbox.GetString("body"));
+
+        // The transfer item is the outbox record: exactly one event in the change feed, beside the two balance changes.
+        var changes = await FeedAfterAsync(store, checkpoint, 3);
+        var ev = Assert.Single(changes.Select(LedgerEvents.FromChange).OfType<LedgerEventV1>());
+        Assert.Equal("LedgerTransferCreatedV1", ev.Type);
+        Assert.Equal("t1", ev.TransferId);
+        Assert.Equal("1000000", ev.Amount);
+        Assert.Contains("\"amount\":\"1000000\"", System.Text.Json.JsonSerializer.Serialize(ev, LedgerJson.Default.LedgerEventV1));
+    }
+
+    [Fact]
+    public async Task Every_ledger_change_is_one_event_and_state_only_changes_are_none()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("e0", InFlight("USDT"), Merchant2("USDT"), 100)));
+        var checkpoint = await FeedEndAsync(store);
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("e1", Merchant2("USDT"), Suspense("USDT"), 10, pending: true)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(new PostPending(Id("e2"), Id("e1"), 4)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("e3", Merchant2("USDT"), Suspense("USDT"), 10, pending: true)));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(new VoidPending(Id("e4"), Id("e3"))));
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("e5", Merchant2("USDT"), Suspense("USDT"), 10, pending: true, timeout: TimeSpan.FromMinutes(1))));
+        Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(1, await ledger.ExpirePendingAsync());
+
+        // 5 inserts + 2 resolutions + 1 expiry of transfer items, and 2 balance changes for each of the 6 ledger writes.
+        // The feed is ordered per item only (DynamoDB Streams), so the events are compared as a set.
+        var events = (await FeedAfterAsync(store, checkpoint, 20)).Select(LedgerEvents.FromChange).OfType<LedgerEventV1>().ToList();
+        Assert.Equal(
+            ["e1:LedgerTransferCreatedV1", "e2:LedgerPendingPostedV1", "e3:LedgerTransferCreatedV1", "e4:LedgerPendingVoidedV1",
+             "e5:LedgerPendingExpiredV1", "e5:LedgerTransferCreatedV1"],
+            events.Select(e => e.TransferId + ":" + e.Type).Order(StringComparer.Ordinal).ToList());
+        var posted = Assert.Single(events, e => e.Type == "LedgerPendingPostedV1");
+        Assert.Equal("4", posted.Amount);
+        Assert.Equal("e1", posted.PendingId);
+        Assert.Equal(Time.GetUtcNow(), Assert.Single(events, e => e.Type == "LedgerPendingExpiredV1").At);
+    }
+
+    /// <summary>The checkpoint after every change so far (change feeds are read from the start; DynamoDB Local's too).</summary>
+    private static async Task<string?> FeedEndAsync(IItemStore store)
+    {
+        string? checkpoint = null;
+        while (true)
+        {
+            var batch = await store.ChangeFeed.ReadAsync(checkpoint, 1000);
+            if (batch.Changes.Count == 0) return checkpoint;
+            checkpoint = batch.Checkpoint;
+        }
+    }
+
+    /// <summary>Reads the feed after <paramref name="checkpoint"/> until at least <paramref name="atLeast"/> changes arrived
+    /// (DynamoDB Streams deliver with a lag) or nothing more comes; the changes of items other than the ledger's are dropped.</summary>
+    private static async Task<List<Change>> FeedAfterAsync(IItemStore store, string? checkpoint, int atLeast)
+    {
+        var changes = new List<Change>();
+        for (var idle = 0; idle < 20 && changes.Count < atLeast;)
+        {
+            var batch = await store.ChangeFeed.ReadAsync(checkpoint, 1000);
+            checkpoint = batch.Checkpoint;
+            if (batch.Changes.Count == 0) { idle++; await Task.Delay(100); continue; }
+            changes.AddRange(batch.Changes.Where(c => c.Key.PK.StartsWith("ledger#", StringComparison.Ordinal)));
+        }
+        return changes;
     }
 
     [Fact]
@@ -80,7 +139,6 @@ public abstract class LedgerContractTests : IAsyncLifetime
         {
             Assert.Equal(expected, await ledger.SubmitAsync(command));
             Assert.Null(await ledger.GetTransferAsync(command.Id));
-            Assert.Null(await store.GetAsync(new ItemKey("outbox#ledger#" + command.Id, "ledger")));
         }
         var after = await AssertInvariantsAsync(ledger);
         Assert.Equal(before, after);
@@ -203,7 +261,8 @@ public abstract class LedgerContractTests : IAsyncLifetime
         Assert.All(results, r => Assert.Equal(TransferResult.Ok, r));
         Assert.All(await ledger.SubmitAsync([Pay("k1", Merchant2("USDT"), Suspense("USDT"), 60), Pay("k2", InFlight("USDT"), Merchant2("USDT"), 10)]),
             r => Assert.Equal(TransferResult.Exists, r));
-        var many = Enumerable.Range(0, 60).Select(i => (TransferCommand)Pay($"big{i}", InFlight("USDT"), Merchant2("USDT"), 1)).ToList();
+        // 99 transfers + 2 balance shards = 101 items: more than one store transaction holds.
+        var many = Enumerable.Range(0, 99).Select(i => (TransferCommand)Pay($"big{i}", InFlight("USDT"), Merchant2("USDT"), 1)).ToList();
         Assert.All(await ledger.SubmitAsync(many), r => Assert.Equal(TransferResult.LinkedBatchTooLarge, r));
         await AssertInvariantsAsync(ledger);
     }
@@ -216,7 +275,7 @@ public abstract class LedgerContractTests : IAsyncLifetime
             Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay($"c{i}", InFlight("USDT"), Merchant("USDT"), 10)));
         var used = 0;
         for (var s = 0; s < 4; s++)
-            if ((await store.GetAsync(new ItemKey("ledger#acct#" + Merchant("USDT"), $"bal#{s:D3}")))!.RequireNumber("cpo") > 0) used++;
+            if ((await store.GetAsync(new ItemKey("ledger#acct#" + Merchant("USDT") + (s == 0 ? "" : "#" + s), $"bal#{s:D3}")))!.RequireNumber("cpo") > 0) used++;
         Assert.True(used >= 2, "credits should spread over shards");
         Assert.Equal(TransferResult.ExceedsCredits, await ledger.SubmitAsync(Pay("d0", Merchant("USDT"), Suspense("USDT"), 161)));
         Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("d1", Merchant("USDT"), Suspense("USDT"), 155)));
@@ -276,6 +335,39 @@ public abstract class LedgerContractTests : IAsyncLifetime
     }
 
     // ------------------------------------------------------------ concurrency
+
+    [Fact]
+    public async Task Concurrent_calls_are_coalesced_yet_each_gets_its_own_answer()
+    {
+        // One group at a time: calls made while it is written queue up and form the next group.
+        var (ledger, store) = await NewLedgerAsync(options: _factory.Options with { CoalesceMaxInFlight = 1 });
+        Assert.Equal(TransferResult.Ok, await ledger.SubmitAsync(Pay("fund", InFlight("USDT"), Merchant2("USDT"), 100)));
+        var requestsBefore = (store as Molly.Storage.Sqlite.SqliteItemStore)?.WriteRequests;
+
+        var credits = Enumerable.Range(0, 20).Select(i => Pay($"c{i}", InFlight("USDT"), Merchant("USDT"), 1)).ToList();
+        var calls = new List<(CreateTransfer Transfer, Task<TransferResult> Result)>();
+        void Call(CreateTransfer t) => calls.Add((t, ledger.SubmitAsync(t)));
+        Call(Pay("d1", Merchant2("USDT"), Suspense("USDT"), 60));
+        credits.Take(10).ToList().ForEach(Call);
+        Call(Pay("d2", Merchant2("USDT"), Suspense("USDT"), 60)); // together with d1 it would overdraw
+        Call(Pay("dup", InFlight("USDT"), Merchant2("USDT"), 5));
+        Call(Pay("dup", InFlight("USDT"), Merchant2("USDT"), 5)); // the same id twice: one is the other's retry
+        credits.Skip(10).ToList().ForEach(Call);
+        await Task.WhenAll(calls.Select(c => c.Result));
+        var results = calls.Select(c => (c.Transfer, Result: c.Result.Result)).ToList();
+
+        Assert.All(results.Where(r => r.Transfer.Id.Value!.StartsWith('c')), r => Assert.Equal(TransferResult.Ok, r.Result));
+        Assert.Equal([TransferResult.Ok, TransferResult.ExceedsCredits],
+            results.Where(r => r.Transfer.Id.Value is "d1" or "d2").Select(r => r.Result).Order());
+        Assert.Equal([TransferResult.Ok, TransferResult.Exists],
+            results.Where(r => r.Transfer.Id.Value == "dup").Select(r => r.Result).Order());
+        var balances = await AssertInvariantsAsync(ledger);
+        Assert.Equal(new BigInteger(20), balances[Merchant("USDT")].CreditsPosted);
+        Assert.Equal(new BigInteger(105), balances[Merchant2("USDT")].CreditsPosted);
+        Assert.Equal(new BigInteger(60), balances[Merchant2("USDT")].DebitsPosted);
+        if (requestsBefore is { } before)
+            Assert.True(((Molly.Storage.Sqlite.SqliteItemStore)store).WriteRequests - before < calls.Count, "no two calls shared a store transaction");
+    }
 
     [Fact]
     [Trait("Category", "Slow")]

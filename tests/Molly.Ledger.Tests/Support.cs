@@ -20,6 +20,9 @@ public sealed class ManualTimeProvider(DateTimeOffset start) : TimeProvider
 public interface IStoreFactory : IAsyncDisposable
 {
     Task<IItemStore> CreateAsync();
+
+    /// <summary>The ledger options for this store.</summary>
+    LedgerOptions Options => new();
 }
 
 public sealed class SqliteStoreFactory : IStoreFactory
@@ -44,6 +47,9 @@ public sealed class SqliteStoreFactory : IStoreFactory
 
 public sealed class DynamoDbLocalStoreFactory : IStoreFactory
 {
+    /// <summary>DynamoDB Local 1.11.478 still has the old limit of 10 items per transaction: coalesced groups stay within it.</summary>
+    public LedgerOptions Options => new() { CoalesceMaxItems = 10 };
+
     public async Task<IItemStore> CreateAsync() => await DynamoDbLocal.Shared.CreateStoreAsync();
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

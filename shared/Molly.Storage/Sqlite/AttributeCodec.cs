@@ -13,10 +13,13 @@ namespace Molly.Storage.Sqlite;
 /// </summary>
 internal static class AttributeCodec
 {
-    public static string Encode(Item item)
+    // Only what JSON requires is escaped (a quote is \", not \u0022): the text lives in SQLite, never in HTML. Any escaping decodes.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static byte[] EncodeUtf8(Item item)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
         {
             w.WriteStartObject();
             foreach (var (name, value) in item)
@@ -34,14 +37,15 @@ internal static class AttributeCodec
             }
             w.WriteEndObject();
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan.ToArray();
     }
 
-    public static Item Decode(ItemKey key, string json)
+    public static Item Decode(ItemKey key, string json) => Decode(key, Encoding.UTF8.GetBytes(json));
+
+    public static Item Decode(ItemKey key, ReadOnlySpan<byte> utf8)
     {
         var item = new Item(key);
-        var bytes = Encoding.UTF8.GetBytes(json);
-        var r = new Utf8JsonReader(bytes);
+        var r = new Utf8JsonReader(utf8);
         Expect(ref r, JsonTokenType.StartObject);
         while (true)
         {

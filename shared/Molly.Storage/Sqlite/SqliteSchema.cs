@@ -52,6 +52,14 @@ internal static class SqliteSchema
         Exec(connection, "PRAGMA synchronous=FULL;");
         SetBusyTimeout(connection, busyTimeout);
         Exec(connection, "PRAGMA foreign_keys=OFF;");
+        // Each write request runs in a savepoint; its statement journal would otherwise be a temp file created, written
+        // and deleted per request (most of the writer's syscalls). In memory it costs a page copy.
+        Exec(connection, "PRAGMA temp_store=MEMORY;");
+        // The writer reads the pages it updates; 32 MB keeps a working set of hot items (balances, index tails) cached.
+        Exec(connection, "PRAGMA cache_size=-32768;");
+        // Checkpoint every 8,000 WAL pages (32 MB) instead of 1,000: a page rewritten by many commits (a balance, an index
+        // tail) is copied into the database once per checkpoint, so fewer checkpoints write fewer bytes (~30% less per write).
+        Exec(connection, "PRAGMA wal_autocheckpoint=8000;");
 
         var version = long.Parse(Scalar(connection, "PRAGMA user_version;") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
         if (version > Version)

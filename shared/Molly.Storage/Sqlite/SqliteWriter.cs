@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Molly.Storage.Sqlite;
 
@@ -10,90 +11,89 @@ namespace Molly.Storage.Sqlite;
 internal sealed class SqliteWriter : IDisposable
 {
     private readonly SqliteConnection _connection;
-    private readonly SqliteCommand _get;
-    private readonly SqliteCommand _upsert;
-    private readonly SqliteCommand _delete;
-    private readonly SqliteCommand _change;
-    private readonly SqliteCommand _begin;
-    private readonly SqliteCommand _commit;
-    private readonly SqliteCommand _rollback;
-    private readonly SqliteCommand _savepoint;
-    private readonly SqliteCommand _release;
-    private readonly SqliteCommand _rollbackTo;
+    private readonly Statement _get;
+    private readonly Statement _upsert;
+    private readonly Statement _delete;
+    private readonly Statement _change;
+    private readonly Statement _begin;
+    private readonly Statement _commit;
+    private readonly Statement _rollback;
+    private readonly Statement _savepoint;
+    private readonly Statement _release;
+    private readonly Statement _rollbackTo;
 
     public SqliteWriter(SqliteConnection connection)
     {
         _connection = connection;
-        _get = Command("SELECT attrs FROM items WHERE pk = $pk AND sk = $sk;", "$pk", "$sk");
-        _upsert = Command(
-            "INSERT OR REPLACE INTO items (pk, sk, attrs, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk) " +
-            "VALUES ($pk, $sk, $attrs, $g1p, $g1s, $g2p, $g2s, $g3p, $g3s);",
-            "$pk", "$sk", "$attrs", "$g1p", "$g1s", "$g2p", "$g2s", "$g3p", "$g3s");
-        _delete = Command("DELETE FROM items WHERE pk = $pk AND sk = $sk;", "$pk", "$sk");
-        _change = Command(
-            "INSERT INTO changes (pk, sk, kind, old_image, new_image, committed_at) VALUES ($pk, $sk, $kind, $old, $new, $at);",
-            "$pk", "$sk", "$kind", "$old", "$new", "$at");
-        _begin = Command("BEGIN IMMEDIATE;");
-        _commit = Command("COMMIT;");
-        _rollback = Command("ROLLBACK;");
-        _savepoint = Command("SAVEPOINT w;");
-        _release = Command("RELEASE w;");
-        _rollbackTo = Command("ROLLBACK TO w;");
+        _get = new(connection, "SELECT attrs FROM items WHERE pk = ?1 AND sk = ?2;");
+        _upsert = new(connection,
+            "INSERT OR REPLACE INTO items (pk, sk, attrs, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9);");
+        _delete = new(connection, "DELETE FROM items WHERE pk = ?1 AND sk = ?2;");
+        _change = new(connection,
+            "INSERT INTO changes (pk, sk, kind, old_image, new_image, committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6);");
+        _begin = new(connection, "BEGIN IMMEDIATE;");
+        _commit = new(connection, "COMMIT;");
+        _rollback = new(connection, "ROLLBACK;");
+        _savepoint = new(connection, "SAVEPOINT w;");
+        _release = new(connection, "RELEASE w;");
+        _rollbackTo = new(connection, "ROLLBACK TO w;");
     }
 
     /// <summary>Unix milliseconds stamped on the change-log entries of the current batch.</summary>
     public long BatchTimestamp { get; set; }
 
     /// <summary>True while a transaction is open on the connection (false after SQLite rolled it back on its own).</summary>
-    public bool InTransaction => SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0;
+    public bool InTransaction => raw.sqlite3_get_autocommit(_connection.Handle) == 0;
 
-    public void Begin() => _begin.ExecuteNonQuery();
+    public void Begin() => _begin.Run();
 
-    public void Commit() => _commit.ExecuteNonQuery();
+    public void Commit() => _commit.Run();
 
     public void Rollback()
     {
-        if (InTransaction) _rollback.ExecuteNonQuery();
+        if (InTransaction) _rollback.Run();
     }
 
-    public void Savepoint() => _savepoint.ExecuteNonQuery();
+    public void Savepoint() => _savepoint.Run();
 
-    public void Release() => _release.ExecuteNonQuery();
+    public void Release() => _release.Run();
 
     public void RollbackToSavepoint()
     {
-        _rollbackTo.ExecuteNonQuery();
-        _release.ExecuteNonQuery();
+        _rollbackTo.Run();
+        _release.Run();
     }
 
-    public Item? Get(ItemKey key)
+    /// <summary>The current item and its stored attributes as UTF-8 (reused as the change log's old image, not encoded again).</summary>
+    private (Item? Item, byte[]? Attrs) Get(ItemKey key)
     {
-        _get.Parameters[0].Value = key.PK;
-        _get.Parameters[1].Value = key.SK;
-        var attrs = _get.ExecuteScalar() as string;
-        return attrs is null ? null : AttributeCodec.Decode(key, attrs);
+        _get.Text(1, key.PK);
+        _get.Text(2, key.SK);
+        var attrs = _get.StepRow() ? raw.sqlite3_column_blob(_get.Handle, 0).ToArray() : null;
+        _get.Reset();
+        return (attrs is null ? null : AttributeCodec.Decode(key, attrs), attrs);
     }
 
     /// <summary>Applies one operation (single write: <paramref name="index"/> null; transaction: its position).
     /// Returns the new image for put/update, the old image for delete, null for a check.</summary>
     public Item? Apply(TransactOp op, int? index)
     {
-        var current = Get(op.Key);
+        var (current, currentAttrs) = Get(op.Key);
         if (op.Condition is { } condition && !condition.IsSatisfiedBy(current))
             throw new ConditionFailedException(op.Key, index);
         switch (op)
         {
             case PutOp put:
-                Write(current, put.Item);
+                Write(currentAttrs, put.Item);
                 return put.Item;
             case UpdateOp update:
                 var next = update.Changes.ApplyTo(update.Key, current);
                 ItemSize.Ensure(next);
                 SqliteItemStore.ValidateIndexKeys(next);
-                Write(current, next);
+                Write(currentAttrs, next);
                 return next;
             case DeleteOp:
-                if (current is not null) Remove(current);
+                if (current is not null) Remove(current.Key, currentAttrs!);
                 return current;
             case CheckOp:
                 return null;
@@ -102,56 +102,111 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void Write(Item? current, Item next)
+    private void Write(byte[]? currentAttrs, Item next)
     {
-        var p = _upsert.Parameters;
-        p[0].Value = next.PK;
-        p[1].Value = next.SK;
-        var attrs = AttributeCodec.Encode(next);
-        p[2].Value = attrs;
+        var attrs = AttributeCodec.EncodeUtf8(next);
+        _upsert.Text(1, next.PK);
+        _upsert.Text(2, next.SK);
+        _upsert.Text(3, attrs);
         for (var i = 0; i < KeyNames.Indexes.Count; i++)
         {
             var (pk, sk) = SqliteItemStore.IndexKey(next, KeyNames.Indexes[i]);
-            p[3 + 2 * i].Value = (object?)pk ?? DBNull.Value;
-            p[4 + 2 * i].Value = (object?)sk ?? DBNull.Value;
+            _upsert.Text(4 + 2 * i, pk);
+            _upsert.Text(5 + 2 * i, sk);
         }
-        _upsert.ExecuteNonQuery();
-        AppendChange(next.Key, current is null ? ChangeKind.Insert : ChangeKind.Modify,
-            current is null ? null : AttributeCodec.Encode(current), attrs);
+        _upsert.Run();
+        AppendChange(next.Key, currentAttrs is null ? ChangeKind.Insert : ChangeKind.Modify, currentAttrs, attrs);
     }
 
-    private void Remove(Item current)
+    private void Remove(ItemKey key, byte[] currentAttrs)
     {
-        _delete.Parameters[0].Value = current.PK;
-        _delete.Parameters[1].Value = current.SK;
-        _delete.ExecuteNonQuery();
-        AppendChange(current.Key, ChangeKind.Remove, AttributeCodec.Encode(current), null);
+        _delete.Text(1, key.PK);
+        _delete.Text(2, key.SK);
+        _delete.Run();
+        AppendChange(key, ChangeKind.Remove, currentAttrs, null);
     }
 
-    private void AppendChange(ItemKey key, ChangeKind kind, string? oldImage, string? newImage)
+    private void AppendChange(ItemKey key, ChangeKind kind, byte[]? oldImage, byte[]? newImage)
     {
-        var p = _change.Parameters;
-        p[0].Value = key.PK;
-        p[1].Value = key.SK;
-        p[2].Value = (long)kind;
-        p[3].Value = (object?)oldImage ?? DBNull.Value;
-        p[4].Value = (object?)newImage ?? DBNull.Value;
-        p[5].Value = BatchTimestamp;
-        _change.ExecuteNonQuery();
-    }
-
-    private SqliteCommand Command(string sql, params string[] parameters)
-    {
-        var cmd = _connection.CreateCommand();
-        cmd.CommandText = sql;
-        foreach (var name in parameters) cmd.Parameters.Add(new SqliteParameter(name, DBNull.Value));
-        return cmd;
+        _change.Text(1, key.PK);
+        _change.Text(2, key.SK);
+        _change.Int(3, (long)kind);
+        _change.Text(4, oldImage);
+        _change.Text(5, newImage);
+        _change.Int(6, BatchTimestamp);
+        _change.Run();
     }
 
     public void Dispose()
     {
-        foreach (var cmd in new[] { _get, _upsert, _delete, _change, _begin, _commit, _rollback, _savepoint, _release, _rollbackTo })
-            cmd.Dispose();
+        foreach (var statement in new[] { _get, _upsert, _delete, _change, _begin, _commit, _rollback, _savepoint, _release, _rollbackTo })
+            statement.Dispose();
         _connection.Dispose();
+    }
+
+    /// <summary>
+    /// A statement prepared once on the writer connection and run through SQLite's own API: the writer runs a few statements
+    /// per item, and going through ADO.NET commands (a data reader per execution, parameter objects, UTF-16 to UTF-8 copies
+    /// of every attribute text) cost as much as SQLite's work. Errors surface as <see cref="SqliteException"/>, as before.
+    /// </summary>
+    private sealed class Statement : IDisposable
+    {
+        private readonly sqlite3 _db;
+
+        public Statement(SqliteConnection connection, string sql)
+        {
+            _db = connection.Handle!;
+            Check(raw.sqlite3_prepare_v2(_db, sql, out var handle));
+            Handle = handle;
+        }
+
+        public sqlite3_stmt Handle { get; }
+
+        public void Text(int index, string? value) =>
+            Check(value is null ? raw.sqlite3_bind_null(Handle, index) : raw.sqlite3_bind_text(Handle, index, value));
+
+        public void Text(int index, byte[]? utf8) =>
+            Check(utf8 is null ? raw.sqlite3_bind_null(Handle, index) : raw.sqlite3_bind_text(Handle, index, utf8.AsSpan()));
+
+        public void Int(int index, long value) => Check(raw.sqlite3_bind_int64(Handle, index, value));
+
+        /// <summary>Steps once: true with a row to read (then call <see cref="Reset"/>), false when done.</summary>
+        public bool StepRow()
+        {
+            var rc = raw.sqlite3_step(Handle);
+            if (rc == raw.SQLITE_ROW) return true;
+            if (rc == raw.SQLITE_DONE) return false;
+            Reset();
+            SqliteException.ThrowExceptionForRC(rc, _db);
+            return false;
+        }
+
+        /// <summary>Runs a statement that returns no rows and resets it for the next use.</summary>
+        public void Run()
+        {
+            try
+            {
+                while (StepRow())
+                {
+                }
+            }
+            finally
+            {
+                Reset();
+            }
+        }
+
+        public void Reset()
+        {
+            raw.sqlite3_reset(Handle);
+            raw.sqlite3_clear_bindings(Handle);
+        }
+
+        private void Check(int rc)
+        {
+            if (rc != raw.SQLITE_OK) SqliteException.ThrowExceptionForRC(rc, _db);
+        }
+
+        public void Dispose() => Handle.Dispose();
     }
 }
