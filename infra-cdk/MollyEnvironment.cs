@@ -95,6 +95,12 @@ public sealed record MollyEnvironment
         HotWalletFloors = [new("ETH", 2), new("BTC", 0.1), new("SOL", 50), new("TRX", 5_000)],
     };
 
+    /// <summary>"1, 8453": EIP-155 chain ids, comma-separated.</summary>
+    public static IReadOnlyList<ulong> ParseChainIds(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(id => ulong.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n : throw new ArgumentException($"Context 'signerEvmChainIds': '{id}' is not a chain id above 0."))
+        .ToList();
+
     /// <summary>Reads <c>env</c> (dev|prod, required) and the optional overrides from CDK context.</summary>
     public static MollyEnvironment FromContext(Node node)
     {
@@ -113,6 +119,7 @@ public sealed record MollyEnvironment
         {
             WebAdapterLayerArn = Text(node, "webAdapterLayerArn") ?? baseline.WebAdapterLayerArn,
             ApiDomainName = domain,
+            SignerEvmChainIds = Text(node, "signerEvmChainIds") is { } chainIds ? ParseChainIds(chainIds) : baseline.SignerEvmChainIds,
             ApiCertificateArn = certificate,
             AlarmEmail = Text(node, "alarmEmail"),
             CodeSigning = Flag(node, "codeSigning"),

@@ -68,4 +68,14 @@ public sealed class SignerStackTests(StackFixture stacks)
         Assert.Throws<ArgumentException>(() => MollyEnvironment.Dev with { SignerEvmChainIds = [0] });
         Assert.Equal([8453UL], (MollyEnvironment.Prod with { SignerEvmChainIds = [8453] }).SignerEvmChainIds);
     }
+
+    [Fact]
+    public void Signer_chain_ids_are_read_from_context()
+    {
+        var app = new App(new AppProps { Context = new Dictionary<string, object> { ["env"] = "prod", ["signerEvmChainIds"] = "1, 8453" } });
+        Assert.Equal([1UL, 8453UL], MollyEnvironment.FromContext(app.Node).SignerEvmChainIds);
+        var bad = new App(new AppProps { Context = new Dictionary<string, object> { ["env"] = "dev", ["signerEvmChainIds"] = "1,-5" } });
+        Assert.Contains("'-5'", Assert.Throws<ArgumentException>(() => MollyEnvironment.FromContext(bad.Node)).Message);
+        Assert.Equal([11_155_111UL], MollyEnvironment.FromContext(new App(new AppProps { Context = new Dictionary<string, object> { ["env"] = "dev" } }).Node).SignerEvmChainIds);
+    }
 }
