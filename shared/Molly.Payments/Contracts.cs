@@ -62,6 +62,9 @@ public abstract record CreatePaymentOutcome
 
     /// <summary>The request conflicts with an earlier one (an idempotency key reused with another request, an order id taken).</summary>
     public sealed record Conflict(string Reason) : CreatePaymentOutcome;
+
+    /// <summary>The caller's companion write was refused by its condition; nothing was written.</summary>
+    public sealed record CompanionRejected : CreatePaymentOutcome;
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = false)]

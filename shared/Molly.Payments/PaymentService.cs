@@ -44,8 +44,13 @@ public sealed class PaymentService(
 
     private readonly DepositAddressAllocator _allocator = new(store);
 
+    /// <param name="companion">A write committed in the same transaction as the payment, or not at all (the API passes the
+    /// request signature's once-only record); when its condition fails, nothing is written and the outcome is
+    /// <see cref="CreatePaymentOutcome.CompanionRejected"/>. Outcomes other than <see cref="CreatePaymentOutcome.Created"/> and
+    /// that one did not write it.</param>
     public async Task<CreatePaymentOutcome> CreateAsync(
-        MerchantPaymentSettings merchant, string? idempotencyKey, CreatePaymentCommand command, CancellationToken ct = default)
+        MerchantPaymentSettings merchant, string? idempotencyKey, CreatePaymentCommand command, TransactOp? companion = null,
+        CancellationToken ct = default)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (string.IsNullOrEmpty(idempotencyKey) || idempotencyKey.Length > MaxIdempotencyKeyLength || !IsToken(idempotencyKey))
@@ -59,10 +64,9 @@ public sealed class PaymentService(
         var earlier = await Replay(idemKey, fingerprint, ct);
         if (earlier is not null) return earlier;
 
+        // A taken order id is found by the transaction's condition (no read first): it costs an address index, skipped like any
+        // index whose payment is not written.
         var orderKey = Keys.Order(merchant.MerchantId, command.MerchantOrderId!);
-        if (await store.GetAsync(orderKey, ct) is not null)
-            return new CreatePaymentOutcome.Conflict($"Merchant order id '{command.MerchantOrderId}' already has a payment.");
-
         var (asset, amount, expiry) = validated.Value;
         var now = clock.GetUtcNow();
         var id = NewId("pay", now);
@@ -110,10 +114,12 @@ public sealed class PaymentService(
         {
             TransactOp.Put(item, Condition.ItemAbsent),
             TransactOp.Put(new Item(orderKey) { ["paymentId"] = id }, Condition.ItemAbsent),
+            // The original response is the payment as created: its fields that never change plus the initial status, so the
+            // record keeps the payment id rather than a second copy of the response.
             TransactOp.Put(new Item(idemKey)
             {
                 ["fingerprint"] = fingerprint,
-                ["response"] = JsonSerializer.Serialize(view, PaymentsJsonContext.Default.PaymentView),
+                ["paymentId"] = id,
                 ["ttl"] = (now + options.IdempotencyWindow).ToUnixTimeSeconds(),
             }, Condition.ItemAbsent),
             TransactOp.Put(new Item(watchKey)
@@ -130,6 +136,7 @@ public sealed class PaymentService(
                 ["occurredAt"] = Iso(now),
             }, Condition.ItemAbsent),
         };
+        if (companion is not null) ops.Add(companion);
 
         try
         {
@@ -139,6 +146,10 @@ public sealed class PaymentService(
         catch (ConditionFailedException e) when (e.OperationIndex == 1)
         {
             return new CreatePaymentOutcome.Conflict($"Merchant order id '{command.MerchantOrderId}' already has a payment.");
+        }
+        catch (ConditionFailedException e) when (companion is not null && e.OperationIndex == ops.Count - 1)
+        {
+            return new CreatePaymentOutcome.CompanionRejected();
         }
         catch (ConditionFailedException e) when (e.OperationIndex == 2)
         {
@@ -199,8 +210,13 @@ public sealed class PaymentService(
         if (earlier is null) return null;
         if (earlier.GetString("fingerprint") != fingerprint)
             return new CreatePaymentOutcome.Conflict("This Idempotency-Key was used with a different request.");
-        var view = JsonSerializer.Deserialize(earlier.RequireString("response"), PaymentsJsonContext.Default.PaymentView)!;
-        return new CreatePaymentOutcome.Replayed(view);
+        // Records written before they kept the payment id hold the response itself (until their ttl).
+        if (earlier.GetString("response") is { } stored)
+            return new CreatePaymentOutcome.Replayed(JsonSerializer.Deserialize(stored, PaymentsJsonContext.Default.PaymentView)!);
+        var paymentId = earlier.RequireString("paymentId");
+        var payment = await store.GetAsync(Keys.Payment(paymentId), ct)
+            ?? throw new InvalidDataException($"Idempotency record {idemKey} names payment {paymentId}, which does not exist.");
+        return new CreatePaymentOutcome.Replayed(AsCreated(FromItem(paymentId, payment)));
     }
 
     private (Asset Asset, BigInteger Amount, TimeSpan Expiry)? Validate(
@@ -261,6 +277,16 @@ public sealed class PaymentService(
             Molly.Domain.Amount.Format(p.Amount, asset.Decimals), Molly.Domain.Amount.Format(p.Received, asset.Decimals),
             asset.Symbol, asset.Chain, asset.Network, target.Address, target.PaymentUri, target.Reference,
             CheckoutUrl(id), createdAt, p.ExpiresAt, metadata is { Count: > 0 } ? new Dictionary<string, string>(metadata) : null, redirectUrl);
+
+    /// <summary>The view as <see cref="CreateAsync"/> first answered it: a new payment's status, status version and nothing received.</summary>
+    private static PaymentView AsCreated(PaymentView current)
+    {
+        var initial = new Payment(BigInteger.One, current.CreatedAt, current.ExpiresAt);
+        return current with
+        {
+            Status = StatusName(initial.Status), StatusVersion = initial.StatusVersion, AmountReceived = Molly.Domain.Amount.Format(initial.Received, 0),
+        };
+    }
 
     private PaymentView FromItem(string id, Item i)
     {

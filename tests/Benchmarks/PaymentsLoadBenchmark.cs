@@ -12,8 +12,10 @@ namespace Molly.Benchmarks;
 
 /// <summary>
 /// Load on the local host over loopback: the built Molly.Api.dll runs as a child process on a fresh data dir (SQLite, the
-/// embedded default); N connections first hit GET /health (the no-op baseline), then signed POST /v1/payments, each for a
-/// bounded time. Prints requests/s and p50/p99 for both and the ratio, then checks every acknowledged payment reads back.
+/// embedded default); N connections hit GET /health (the no-op), signed GET /v1/me (the signed no-op: authentication and its
+/// replay record), then signed POST /v1/payments (Idempotency-Key signed too), each for a
+/// bounded time, each after 2 s of unmeasured warm-up on the same endpoint. Prints requests/s and p50/p99 for both and the
+/// ratio, then checks every acknowledged payment (warm-up ones included) reads back.
 /// Usage: payments [seconds-per-phase=10] [connections=32]
 /// </summary>
 public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
@@ -56,22 +58,31 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
 
             Console.WriteLine($"local host on 127.0.0.1:{port}, {connections} connections, {seconds} s per phase, SQLite in {dataDir}");
             await Phase(http, connections, TimeSpan.FromSeconds(2), _ => new HttpRequestMessage(HttpMethod.Get, "/health")); // warm-up
-            var noop = await Phase(http, connections, TimeSpan.FromSeconds(seconds), _ => new HttpRequestMessage(HttpMethod.Get, "/health"));
+            var noop = await Phase(http, connections, TimeSpan.FromSeconds(seconds), _ => new HttpRequestMessage(HttpMethod.Get, "/health"), host: host);
             Report("GET /health (no-op)", noop);
 
-            var me = await Phase(http, connections, TimeSpan.FromSeconds(seconds), n => Signed(shop, HttpMethod.Get, $"/v1/me?n={n}", null));
+            // Each measured phase follows a short unmeasured one on the same endpoint, so both run jitted code (as /health does).
+            HttpRequestMessage MeRequest(long n) => Signed(shop, HttpMethod.Get, $"/v1/me?n={n}", null);
+            await Phase(http, connections, TimeSpan.FromSeconds(2), n => MeRequest(-n));
+            var me = await Phase(http, connections, TimeSpan.FromSeconds(seconds), MeRequest, host: host);
             Report("GET /v1/me (signed no-op)", me);
 
-            var acked = new ConcurrentBag<string>();
-            var create = await Phase(http, connections, TimeSpan.FromSeconds(seconds), n =>
+            HttpRequestMessage CreateRequest(long n)
             {
                 var body = $$"""{"merchantOrderId":"load-{{n}}","amount":"12.5","asset":"USDT","chain":"tron"}""";
-                var request = Signed(shop, HttpMethod.Post, "/v1/payments", body);
-                request.Headers.Add("Idempotency-Key", $"load-{n}");
-                return request;
-            }, async r => acked.Add(JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!));
+                return Signed(shop, HttpMethod.Post, "/v1/payments", body, $"load-{n}");
+            }
+            var acked = new ConcurrentBag<string>();
+            async Task Acknowledged(HttpResponseMessage r) =>
+                acked.Add(JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("id").GetString()!);
+            await Phase(http, connections, TimeSpan.FromSeconds(2), n => CreateRequest(-n), Acknowledged);
+            var create = await Phase(http, connections, TimeSpan.FromSeconds(seconds), CreateRequest, Acknowledged, host);
             Report("POST /v1/payments (signed)", create);
             Console.WriteLine($"ratio create / unauthenticated no-op: {create.Rps / noop.Rps:P1}; create / signed no-op: {create.Rps / me.Rps:P1}");
+            // The server's CPU per request does not depend on how slow fsync is at the moment: on a machine where the server is
+            // CPU-bound (fast fsync, nothing else running), the ratio of requests/s tends to the inverse ratio of these.
+            Console.WriteLine($"server CPU per request: signed no-op {me.CpuUsPerRequest:F0} µs, create {create.CpuUsPerRequest:F0} µs; " +
+                $"CPU-bound ratio create / signed no-op ≈ {me.CpuUsPerRequest / create.CpuUsPerRequest:P1}");
 
             var missing = 0;
             foreach (var id in acked)
@@ -86,11 +97,13 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         }
     }
 
-    private sealed record PhaseResult(long Ok, long Failed, double Rps, double P50Ms, double P99Ms);
+    private sealed record PhaseResult(long Ok, long Failed, double Rps, double P50Ms, double P99Ms, double CpuUsPerRequest);
 
     private static async Task<PhaseResult> Phase(HttpClient http, int connections, TimeSpan duration,
-        Func<long, HttpRequestMessage> build, Func<HttpResponseMessage, Task>? onOk = null)
+        Func<long, HttpRequestMessage> build, Func<HttpResponseMessage, Task>? onOk = null, Process? host = null)
     {
+        host?.Refresh();
+        var cpuBefore = host?.TotalProcessorTime ?? TimeSpan.Zero;
         var latencies = new ConcurrentBag<double>();
         long counter = 0, ok = 0, failed = 0;
         var stopAt = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
@@ -113,16 +126,20 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         }));
         var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
         var sorted = latencies.Order().ToArray();
-        return new PhaseResult(ok, failed, ok / elapsed, Percentile(sorted, 0.50), Percentile(sorted, 0.99));
+        host?.Refresh();
+        var cpu = (host?.TotalProcessorTime ?? TimeSpan.Zero) - cpuBefore;
+        return new PhaseResult(ok, failed, ok / elapsed, Percentile(sorted, 0.50), Percentile(sorted, 0.99),
+            ok + failed == 0 ? 0 : cpu.TotalMicroseconds / (ok + failed));
     }
 
     private static void Report(string name, PhaseResult r) => Console.WriteLine(
-        $"{name,-28} {r.Rps,10:F0} req/s  p50 {r.P50Ms,7:F2} ms  p99 {r.P99Ms,7:F2} ms  ({r.Ok} ok, {r.Failed} failed)");
+        $"{name,-28} {r.Rps,10:F0} req/s  p50 {r.P50Ms,7:F2} ms  p99 {r.P99Ms,7:F2} ms  server CPU {r.CpuUsPerRequest,5:F0} µs/req  ({r.Ok} ok, {r.Failed} failed)");
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     // Each request carries its own timestamp and body, so no signature repeats (a repeated one is a replay).
-    private static HttpRequestMessage Signed((string KeyId, string Secret) key, HttpMethod method, string path, string? json)
+    private static HttpRequestMessage Signed((string KeyId, string Secret) key, HttpMethod method, string path, string? json,
+        string? idempotencyKey = null)
     {
         var body = json is null ? [] : Encoding.UTF8.GetBytes(json);
         var ts = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -134,7 +151,12 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         }
         request.Headers.Add(RequestSigning.KeyIdHeader, key.KeyId);
         request.Headers.Add(RequestSigning.TimestampHeader, ts.ToString(CultureInfo.InvariantCulture));
-        request.Headers.Add(RequestSigning.SignatureHeader, RequestSigning.SignHex(key.Secret, ts, method.Method, path, body));
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add(RequestSigning.IdempotencyKeyHeader, idempotencyKey);
+            request.Headers.Add(RequestSigning.SignedHeadersHeader, RequestSigning.SignedIdempotencyKey);
+        }
+        request.Headers.Add(RequestSigning.SignatureHeader, RequestSigning.SignHex(key.Secret, ts, method.Method, path, body, idempotencyKey));
         return request;
     }
 

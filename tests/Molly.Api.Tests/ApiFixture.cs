@@ -73,7 +73,9 @@ public sealed class SignedClient(HttpClient http, string keyId, string secret, F
 {
     public HttpClient Http => http;
 
-    public HttpRequestMessage Build(HttpMethod method, string pathAndQuery, string? json = null, long? timestamp = null, string? secretOverride = null)
+    /// <param name="signedIdempotencyKey">Sends this Idempotency-Key and signs it (Molly-Signed-Headers: idempotency-key).</param>
+    public HttpRequestMessage Build(HttpMethod method, string pathAndQuery, string? json = null, long? timestamp = null, string? secretOverride = null,
+        string? signedIdempotencyKey = null)
     {
         var body = json is null ? [] : Encoding.UTF8.GetBytes(json);
         var ts = timestamp ?? now().ToUnixTimeSeconds();
@@ -85,7 +87,13 @@ public sealed class SignedClient(HttpClient http, string keyId, string secret, F
         }
         request.Headers.Add(RequestSigning.KeyIdHeader, keyId);
         request.Headers.Add(RequestSigning.TimestampHeader, ts.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add(RequestSigning.SignatureHeader, RequestSigning.SignHex(secretOverride ?? secret, ts, method.Method, pathAndQuery, body));
+        if (signedIdempotencyKey is not null)
+        {
+            request.Headers.Add(RequestSigning.IdempotencyKeyHeader, signedIdempotencyKey);
+            request.Headers.Add(RequestSigning.SignedHeadersHeader, RequestSigning.SignedIdempotencyKey);
+        }
+        request.Headers.Add(RequestSigning.SignatureHeader,
+            RequestSigning.SignHex(secretOverride ?? secret, ts, method.Method, pathAndQuery, body, signedIdempotencyKey));
         return request;
     }
 

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Molly.Api.Endpoints;
+using Molly.Api.Security;
 using Molly.Cli;
 using Xunit;
 
@@ -93,6 +94,85 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
         _factory.Clock.Advance(TimeSpan.FromSeconds(1));
         var conflict = await Json(await Create(shop, "k-1", Body("o-1", amount: "30")), HttpStatusCode.Conflict);
         Assert.Contains("different request", conflict.GetProperty("detail").GetString());
+    }
+
+    /// <summary>The exact bytes of a signed create (same headers, same body): what an eavesdropper would resend.</summary>
+    internal static (HttpRequestMessage First, Func<HttpRequestMessage> Copy) SignedCreateAndCopies(SignedClient client, string idempotencyKey, string body)
+    {
+        var first = client.Build(HttpMethod.Post, "/v1/payments", body);
+        first.Headers.Add("Idempotency-Key", idempotencyKey);
+        return (first, () =>
+        {
+            var copy = new HttpRequestMessage(HttpMethod.Post, "/v1/payments") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            foreach (var h in first.Headers) copy.Headers.TryAddWithoutValidation(h.Key, h.Value);
+            return copy;
+        });
+    }
+
+    private static async Task AssertReplayRefused(HttpResponseMessage response)
+    {
+        var problem = await Json(response, HttpStatusCode.Unauthorized);
+        Assert.Equal(AuthFailureReasons.Replayed, problem.GetProperty("reason").GetString());
+        Assert.Equal(SignatureAuthenticationHandler.SchemeName, response.Headers.WwwAuthenticate.Single().Scheme);
+    }
+
+    private async Task<int> CountPayments(SignedClient shop) =>
+        (await Json(await shop.SendAsync(HttpMethod.Get, "/v1/payments?limit=100"), HttpStatusCode.OK)).GetProperty("items").GetArrayLength();
+
+    [Fact]
+    public async Task A_replayed_create_is_refused_whether_it_succeeded_or_was_invalid()
+    {
+        var (_, shop) = await MerchantAsync();
+        var (first, copy) = SignedCreateAndCopies(shop, "k-rp", Body("o-rp"));
+        await Json(await _http.SendAsync(first), HttpStatusCode.Created);
+        await AssertReplayRefused(await _http.SendAsync(copy()));
+
+        // Refused before any write (a validation problem): the signature is spent all the same.
+        var (bad, badCopy) = SignedCreateAndCopies(shop, "k-rp-bad", Body("o-rp-bad", amount: "1.0000001"));
+        await Json(await _http.SendAsync(bad), HttpStatusCode.BadRequest);
+        await AssertReplayRefused(await _http.SendAsync(badCopy()));
+        Assert.Equal(1, await CountPayments(shop));
+    }
+
+    [Fact]
+    public async Task The_same_signed_create_sent_twice_at_once_runs_once()
+    {
+        var (_, shop) = await MerchantAsync();
+        for (var round = 0; round < 5; round++)
+        {
+            var (first, copy) = SignedCreateAndCopies(shop, $"k-twin-{round}", Body($"o-twin-{round}"));
+            var responses = await Task.WhenAll(_http.SendAsync(first), _http.SendAsync(copy()));
+            Assert.Equal([HttpStatusCode.Created, HttpStatusCode.Unauthorized], responses.Select(r => r.StatusCode).Order());
+            await AssertReplayRefused(responses.Single(r => r.StatusCode == HttpStatusCode.Unauthorized));
+        }
+        Assert.Equal(5, await CountPayments(shop));
+    }
+
+    [Fact]
+    public async Task A_signed_idempotency_key_cannot_be_changed_in_transit()
+    {
+        var (_, shop) = await MerchantAsync();
+        var signed = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk"), signedIdempotencyKey: "k-signed");
+        await Json(await _http.SendAsync(signed), HttpStatusCode.Created);
+
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var tampered = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-2"), signedIdempotencyKey: "k-signed-2");
+        tampered.Headers.Remove(RequestSigning.IdempotencyKeyHeader);
+        tampered.Headers.Add(RequestSigning.IdempotencyKeyHeader, "k-other");
+        var refused = await Json(await _http.SendAsync(tampered), HttpStatusCode.Unauthorized);
+        Assert.Equal(AuthFailureReasons.BadSignature, refused.GetProperty("reason").GetString());
+        Assert.Equal(1, await CountPayments(shop));
+
+        // Only idempotency-key can be named, and it must then be present.
+        var other = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-3"), signedIdempotencyKey: "k-3");
+        other.Headers.Remove(RequestSigning.SignedHeadersHeader);
+        other.Headers.Add(RequestSigning.SignedHeadersHeader, "content-type");
+        Assert.Equal(AuthFailureReasons.MalformedHeader, (await Json(await _http.SendAsync(other), HttpStatusCode.Unauthorized)).GetProperty("reason").GetString());
+        var missing = shop.Build(HttpMethod.Post, "/v1/payments", Body("o-sk-4"), signedIdempotencyKey: "k-4");
+        missing.Headers.Remove(RequestSigning.IdempotencyKeyHeader);
+        Assert.Equal(AuthFailureReasons.MalformedHeader, (await Json(await _http.SendAsync(missing), HttpStatusCode.Unauthorized)).GetProperty("reason").GetString());
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1)); // the listing below would otherwise repeat the signature of the one above
+        Assert.Equal(1, await CountPayments(shop));
     }
 
     [Theory]
@@ -275,10 +355,59 @@ public sealed class RateLimitTests(ThrottledPaymentsFactory factory) : IClassFix
         Assert.True(int.Parse(limited!.Headers.GetValues("Retry-After").Single(), System.Globalization.CultureInfo.InvariantCulture) >= 1);
         Assert.Equal("application/problem+json", limited.Content.Headers.ContentType?.MediaType);
 
+        // A create refused by the limiter never ran, but its signature is spent: resent once the bucket refills, it is a replay.
+        var (_, resend) = PaymentsApiTests<SqlitePaymentsFactory>.SignedCreateAndCopies(shop, "k-limited",
+            """{"merchantOrderId":"o-limited","amount":"1","asset":"USDT","chain":"tron"}""");
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await http.SendAsync(resend())).StatusCode);
+        await Task.Delay(TimeSpan.FromSeconds(1.2));
+        var replayed = await http.SendAsync(resend());
+        Assert.Equal(HttpStatusCode.Unauthorized, replayed.StatusCode);
+        Assert.Contains(AuthFailureReasons.Replayed, await replayed.Content.ReadAsStringAsync());
+
         var vip = await admin.SendAsync(HttpMethod.Put, $"/v1/admin/merchants/{merchant.Id}/settings",
             """{"acceptedAssets":["USDT@tron"],"plan":"vip"}""");
         Assert.Equal(HttpStatusCode.NoContent, vip.StatusCode);
         for (var i = 0; i < 10; i++)
             Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, $"/v1/payments?limit={i + 10}")).StatusCode);
+    }
+}
+
+/// <summary>A deployment whose clients all sign their Idempotency-Key (Molly:Auth:RequireSignedIdempotencyKey).</summary>
+public sealed class SignedIdempotencyKeyFactory() : ApiFactory("Sqlite", new Dictionary<string, string>
+{
+    ["Molly:Auth:RequireSignedIdempotencyKey"] = "true",
+});
+
+public sealed class SignedIdempotencyKeyTests(SignedIdempotencyKeyFactory factory) : IClassFixture<SignedIdempotencyKeyFactory>
+{
+    [Fact]
+    public void The_signed_string_gains_one_line_only_when_the_key_is_signed()
+    {
+        Assert.Equal("1700000000\nPOST\n/v1/payments\nabc", RequestSigning.StringToSign(1700000000, "post", "/v1/payments", "abc"));
+        Assert.Equal("1700000000\nPOST\n/v1/payments\nabc\nidempotency-key:k-1",
+            RequestSigning.StringToSign(1700000000, "post", "/v1/payments", "abc", "k-1"));
+    }
+
+    [Fact]
+    public async Task When_required_an_unsigned_idempotency_key_is_refused_and_a_signed_one_accepted()
+    {
+        var http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        var admin = new SignedClient(http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+        var merchant = (await (await admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", """{"name":"Strict shop"}"""))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var key = (await (await admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys"))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        var shop = new SignedClient(http, key.KeyId, key.Secret, factory.Clock.GetUtcNow);
+        const string body = """{"merchantOrderId":"o-1","amount":"1","asset":"USDT","chain":"tron"}""";
+
+        var legacy = shop.Build(HttpMethod.Post, "/v1/payments", body);
+        legacy.Headers.Add(RequestSigning.IdempotencyKeyHeader, "k-1");
+        var refused = await http.SendAsync(legacy);
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Contains(AuthFailureReasons.UnsignedIdempotencyKey, await refused.Content.ReadAsStringAsync());
+
+        Assert.Equal(HttpStatusCode.Created, (await http.SendAsync(shop.Build(HttpMethod.Post, "/v1/payments", body, signedIdempotencyKey: "k-1"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, "/v1/me")).StatusCode); // no Idempotency-Key: nothing to sign
     }
 }

@@ -59,6 +59,26 @@ public abstract class PaymentServiceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_companion_write_commits_with_the_payment_or_its_refusal_writes_nothing()
+    {
+        var companion = new Item(new ItemKey("SIG#k#0001", "SIG")) { ["type"] = "SeenSignature" };
+        var created = await _service.CreateAsync(Shop, "k1", Order("o-1"), TransactOp.Put(companion, Condition.ItemAbsent));
+        var view = Assert.IsType<CreatePaymentOutcome.Created>(created).Payment;
+        Assert.NotNull(await Store.GetAsync(companion.Key));
+        Assert.NotNull(await Store.GetAsync(new ItemKey($"pay#{view.Id}", "payment")));
+
+        // The same companion again (a replayed signature): refused, and nothing of the second payment exists.
+        var refused = await _service.CreateAsync(Shop, "k2", Order("o-2"), TransactOp.Put(companion, Condition.ItemAbsent));
+        Assert.IsType<CreatePaymentOutcome.CompanionRejected>(refused);
+        Assert.Null(await Store.GetAsync(new ItemKey("m#m_shop#order#o-2", "order")));
+        Assert.Null(await Store.GetAsync(new ItemKey("m#m_shop#idem#k2", "idem")));
+        var page = await Store.QueryAsync(new Query("m#m_shop#pay") { Index = "GSI1" });
+        Assert.Equal([view.Id], page.Items.Select(i => i.PK["pay#".Length..]));
+        var outbox = (await Store.ChangeFeed.ReadAsync(null)).Changes.Where(c => c.Key.PK.StartsWith("outbox#", StringComparison.Ordinal));
+        Assert.Single(outbox);
+    }
+
+    [Fact]
     public async Task Same_key_and_request_replays_the_original_response_and_writes_nothing()
     {
         var first = Assert.IsType<CreatePaymentOutcome.Created>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
@@ -68,6 +88,25 @@ public abstract class PaymentServiceTests : IAsyncLifetime
         var replayed = Assert.IsType<CreatePaymentOutcome.Replayed>(again).Payment;
         Assert.Equal(Json(first), Json(replayed));
         Assert.Equal(before, (await Store.ChangeFeed.ReadAsync(null)).Changes.Count);
+    }
+
+    [Fact]
+    public async Task A_replay_answers_the_payment_as_created_after_it_moved_on_and_reads_older_records()
+    {
+        var first = Assert.IsType<CreatePaymentOutcome.Created>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        await Store.UpdateAsync(new ItemKey($"pay#{first.Id}", "payment"),
+            new Update().Set("status", "paid").Set("statusVersion", 3).Set("received", "25500000"));
+        var replayed = Assert.IsType<CreatePaymentOutcome.Replayed>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        Assert.Equal(Json(first), Json(replayed));
+        Assert.Equal("paid", (await _service.GetAsync(Shop.MerchantId, first.Id))!.Status);
+
+        // A record of the earlier shape (the response itself, no payment id) still replays.
+        var idem = new ItemKey("m#m_shop#idem#k1", "idem");
+        var record = (await Store.GetAsync(idem))!;
+        var legacy = new Item(idem) { ["fingerprint"] = record.RequireString("fingerprint"), ["response"] = Json(first with { Address = "legacy" }) };
+        await Store.PutAsync(legacy);
+        var old = Assert.IsType<CreatePaymentOutcome.Replayed>(await _service.CreateAsync(Shop, "k1", Order("o-1"))).Payment;
+        Assert.Equal("legacy", old.Address);
     }
 
     [Fact]
@@ -175,9 +214,26 @@ public abstract class PaymentServiceTests : IAsyncLifetime
         await Task.WhenAll(Enumerable.Range(0, 12).Select(async i => got.Add(await (i % 2 == 0 ? a : b).AllocateAsync("bitcoin", "mainnet"))));
         Assert.Equal(12, got.Distinct().Count());
         Assert.Equal(2, got.Count(i => i < AddressShards.Size));       // 9,998 and 9,999: the rest of shard 0
-        Assert.All(got.Where(i => i >= AddressShards.Size), i => Assert.InRange(i, 10_000, 10_011)); // then shard 1, in blocks
+        // Then shard 1, in blocks; each allocator may also hold one block reserved ahead.
+        Assert.All(got.Where(i => i >= AddressShards.Size), i => Assert.InRange(i, 10_000, 10_009 + 2 * 3));
         var pointer = await Store.GetAsync(new ItemKey("alloc#bitcoin#mainnet", "open"));
         Assert.Equal(1, pointer?.GetInt64("shard"));
+    }
+
+    [Fact]
+    public async Task The_next_block_is_reserved_while_half_of_the_current_one_is_left()
+    {
+        var allocator = new DepositAddressAllocator(Store, blockSize: 4);
+        var counter = new ItemKey("alloc#ethereum#mainnet", "shard#00000000");
+        Assert.Equal(0, await allocator.AllocateAsync("ethereum", "mainnet"));
+        Assert.Equal(1, await allocator.AllocateAsync("ethereum", "mainnet"));
+        // Two of four left: the next block is being reserved in the background.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await Store.GetAsync(counter))?.GetInt64("next") != 8 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(8, (await Store.GetAsync(counter))?.GetInt64("next"));
+        var rest = new List<long>();
+        for (var i = 0; i < 6; i++) rest.Add(await allocator.AllocateAsync("ethereum", "mainnet"));
+        Assert.Equal([2L, 3L, 4L, 5L, 6L, 7L], rest);
     }
 
     private static string Json(PaymentView v) => System.Text.Json.JsonSerializer.Serialize(v, PaymentsJsonContext.Default.PaymentView);

@@ -54,6 +54,10 @@ public sealed class AuthOptions
     /// <summary>How long a rotated key stays valid next to its replacement.</summary>
     public TimeSpan RotationOverlap { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>Refuse (401 <c>unsigned_idempotency_key</c>) a request whose Idempotency-Key header its signature does not cover
+    /// (no <c>Molly-Signed-Headers: idempotency-key</c>). Off by default so clients of the original scheme keep working.</summary>
+    public bool RequireSignedIdempotencyKey { get; set; }
+
     /// <summary>Generate the first admin credential into the data dir on first start (local mode).</summary>
     public bool BootstrapAdminCredential { get; set; } = true;
 }

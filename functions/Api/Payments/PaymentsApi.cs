@@ -30,7 +30,7 @@ public static class PaymentsApi
             .RequireRateLimiting(PaymentsSetup.MerchantRateLimit).WithTags("Payments")
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests);
-        payments.MapPost("", Create).WithName("CreatePayment")
+        payments.MapPost("", Create).WithName("CreatePayment").RecordsSignatureInItsTransaction()
             .WithSummary("Creates a payment with its deposit address; idempotent by the Idempotency-Key header.")
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         payments.MapGet("/{id}", Get).WithName("GetPayment").WithSummary("One payment of the calling merchant.");
@@ -42,31 +42,43 @@ public static class PaymentsApi
         return app;
     }
 
+    /// <remarks>The request signature's once-only record is written in the payment's own transaction (one commit per
+    /// create); on every other outcome it is written on its own before answering, and a replayed signature gets 401.</remarks>
     private static async Task<Results<Created<PaymentView>, ValidationProblem, ProblemHttpResult>> Create(
         CreatePaymentCommand request, [FromHeader(Name = "Idempotency-Key")] string? idempotencyKey,
         ClaimsPrincipal user, HttpContext http, PaymentService service, MerchantSettingsStore settings, CancellationToken ct)
     {
+        var signature = http.Features.Get<SignatureRecord>();
         var merchant = await settings.GetPaymentSettingsAsync(user.Identity!.Name!, ct);
+        CreatePaymentOutcome outcome;
         try
         {
-            switch (await service.CreateAsync(merchant, idempotencyKey, request, ct))
-            {
-                case CreatePaymentOutcome.Created c:
-                    return TypedResults.Created($"/v1/payments/{c.Payment.Id}", c.Payment);
-                case CreatePaymentOutcome.Replayed r:
-                    http.Response.Headers["Idempotent-Replayed"] = "true";
-                    return TypedResults.Created($"/v1/payments/{r.Payment.Id}", r.Payment);
-                case CreatePaymentOutcome.Invalid i:
-                    return TypedResults.ValidationProblem(i.Errors, title: "The payment request is invalid.");
-                case CreatePaymentOutcome.Conflict c:
-                    return TypedResults.Problem(c.Reason, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
-                default:
-                    throw new InvalidOperationException("Unexpected outcome.");
-            }
+            outcome = await service.CreateAsync(merchant, idempotencyKey, request, signature?.Operation, ct);
         }
         catch (NotSupportedException e)
         {
-            return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Not supported");
+            return signature is not null && !await signature.WriteAsync(ct)
+                ? SignatureRecord.Rejected(http)
+                : TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Not supported");
+        }
+
+        if (outcome is CreatePaymentOutcome.Created) signature?.MarkWritten();
+        else if (outcome is CreatePaymentOutcome.CompanionRejected || (signature is not null && !await signature.WriteAsync(ct)))
+            return SignatureRecord.Rejected(http);
+
+        switch (outcome)
+        {
+            case CreatePaymentOutcome.Created c:
+                return TypedResults.Created($"/v1/payments/{c.Payment.Id}", c.Payment);
+            case CreatePaymentOutcome.Replayed r:
+                http.Response.Headers["Idempotent-Replayed"] = "true";
+                return TypedResults.Created($"/v1/payments/{r.Payment.Id}", r.Payment);
+            case CreatePaymentOutcome.Invalid i:
+                return TypedResults.ValidationProblem(i.Errors, title: "The payment request is invalid.");
+            case CreatePaymentOutcome.Conflict c:
+                return TypedResults.Problem(c.Reason, statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+            default:
+                throw new InvalidOperationException("Unexpected outcome.");
         }
     }
 

@@ -23,6 +23,7 @@ public static class AuthFailureReasons
     public const string TimestampSkew = "timestamp_skew";
     public const string BadSignature = "bad_signature";
     public const string Replayed = "replayed_signature";
+    public const string UnsignedIdempotencyKey = "unsigned_idempotency_key";
 }
 
 public static class MollyClaims
@@ -46,6 +47,8 @@ public sealed class SignatureAuthenticationHandler(
 
     private const string FailureReasonKey = "molly:auth-failure";
 
+    internal const string ReplayedDetail = "This signature was already used; sign each request anew.";
+
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         var headers = Request.Headers;
@@ -64,6 +67,23 @@ public sealed class SignatureAuthenticationHandler(
             return Fail(AuthFailureReasons.MalformedHeader, $"{RequestSigning.TimestampHeader} must be unix seconds.");
         if (!RequestSigning.TryParseSignature(signatureHeader, out var presented))
             return Fail(AuthFailureReasons.MalformedHeader, $"{RequestSigning.SignatureHeader} must be 64 hex characters.");
+        string? signedIdempotencyKey = null;
+        var idempotencyKeys = headers[RequestSigning.IdempotencyKeyHeader];
+        if (headers[RequestSigning.SignedHeadersHeader] is { Count: > 0 } signedHeaders)
+        {
+            if (signedHeaders.Count != 1 || !string.Equals(signedHeaders[0]?.Trim(), RequestSigning.SignedIdempotencyKey, StringComparison.OrdinalIgnoreCase))
+                return Fail(AuthFailureReasons.MalformedHeader,
+                    $"{RequestSigning.SignedHeadersHeader} can only name {RequestSigning.SignedIdempotencyKey}.");
+            if (idempotencyKeys.Count != 1)
+                return Fail(AuthFailureReasons.MalformedHeader,
+                    $"{RequestSigning.SignedHeadersHeader} names {RequestSigning.SignedIdempotencyKey}: send exactly one {RequestSigning.IdempotencyKeyHeader} header.");
+            signedIdempotencyKey = idempotencyKeys[0] ?? "";
+        }
+        else if (idempotencyKeys.Count > 0 && molly.Value.Auth.RequireSignedIdempotencyKey)
+        {
+            return Fail(AuthFailureReasons.UnsignedIdempotencyKey,
+                $"Sign the {RequestSigning.IdempotencyKeyHeader} header: send {RequestSigning.SignedHeadersHeader}: {RequestSigning.SignedIdempotencyKey}.");
+        }
 
         var now = clock.GetUtcNow();
         var skew = molly.Value.Auth.MaxClockSkew;
@@ -82,7 +102,7 @@ public sealed class SignatureAuthenticationHandler(
         byte[] expected;
         try
         {
-            expected = RequestSigning.Sign(secret, timestamp, Request.Method, PathAndQuery(), body.Span);
+            expected = RequestSigning.Sign(secret, timestamp, Request.Method, PathAndQuery(), body.Span, signedIdempotencyKey);
         }
         finally
         {
@@ -91,18 +111,21 @@ public sealed class SignatureAuthenticationHandler(
         if (!CryptographicOperations.FixedTimeEquals(expected, presented))
             return Fail(AuthFailureReasons.BadSignature, "The signature does not match the request.");
 
-        var seen = new Item(TableKeys.SeenSignature(keyId, Convert.ToHexStringLower(presented)))
+        var record = new SignatureRecord(store, new Item(TableKeys.SeenSignature(keyId, Convert.ToHexStringLower(presented)))
         {
             [Attr.Type] = "SeenSignature",
             [Attr.Ttl] = timestamp + (long)skew.TotalSeconds + 60,
-        };
-        try
+        });
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<RecordsSignatureInTransactionMetadata>() is not null)
         {
-            await store.PutAsync(seen, Condition.ItemAbsent, ct);
+            // The endpoint commits the record with its own writes (one commit per request); the hook covers every way the
+            // request can end before the endpoint does (403, 429, a malformed body, an exception).
+            Context.Features.Set(record);
+            Response.OnStarting(WriteIfPending, (record, Context));
         }
-        catch (ConditionFailedException)
+        else if (!await record.WriteAsync(ct))
         {
-            return Fail(AuthFailureReasons.Replayed, "This signature was already used; sign each request anew.");
+            return Fail(AuthFailureReasons.Replayed, ReplayedDetail);
         }
 
         var claims = new List<Claim>
@@ -113,6 +136,22 @@ public sealed class SignatureAuthenticationHandler(
         claims.AddRange(key.Roles.Select(r => new Claim(ClaimTypes.Role, r)));
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName, ClaimTypes.NameIdentifier, ClaimTypes.Role));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+    }
+
+    private static async Task WriteIfPending(object state)
+    {
+        var (record, context) = ((SignatureRecord, HttpContext))state;
+        if (record.IsWritten) return;
+        try
+        {
+            if (!await record.WriteAsync(context.RequestAborted))
+                context.RequestServices.GetRequiredService<ILogger<SignatureAuthenticationHandler>>()
+                    .LogInformation("A replayed signature ended before its endpoint ran ({Status}); nothing was executed", context.Response.StatusCode);
+        }
+        catch (Exception e) when (e is StoreUnavailableException or OperationCanceledException)
+        {
+            // The response is already an error that executed nothing (as when the handler's own put fails): no record, as before.
+        }
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
