@@ -11,6 +11,9 @@ tools/setup.sh
 echo "== build"
 dotnet build Serverless.sln -c Release -nologo -v quiet
 
+echo "== workflows: asl-validator on every workflows/*.asl.json"
+tools/check-workflows.sh
+
 echo "== infra: publish the functions, synthesise dev and prod offline, cfn-lint the templates"
 tools/publish-functions.sh
 tools/check-infra.sh

@@ -164,13 +164,17 @@ public sealed class MollyFunctions : Construct
             Project = project, MemoryMb = memoryMb, Timeout = timeout, ReservedConcurrency = reservedConcurrency,
         });
 
-    /// <summary>An event function: <paramref name="handler"/> is "Assembly::Namespace.Type::Handle".</summary>
+    /// <summary>
+    /// An event function: <paramref name="handler"/> is "Assembly::Namespace.Type::Handle". <paramref name="id"/> (default:
+    /// the project) lets one project back several functions that differ only in <paramref name="environment"/>.
+    /// </summary>
     public MollyFunction AddEventFunction(
         string project, string handler, int memoryMb = 512, Duration? timeout = null,
-        IRole? role = null, TableAccess tableAccess = TableAccess.ReadWrite) =>
-        new(this, project, _defaults, new MollyFunctionProps
+        IRole? role = null, TableAccess tableAccess = TableAccess.ReadWrite,
+        string? id = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        new(this, id ?? project, _defaults, new MollyFunctionProps
         {
             Project = project, Handler = handler, MemoryMb = memoryMb, Timeout = timeout ?? Duration.Seconds(60),
-            Role = role, TableAccess = tableAccess,
+            Role = role, TableAccess = tableAccess, Environment = environment,
         });
 }

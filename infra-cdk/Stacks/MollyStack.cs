@@ -21,14 +21,30 @@ public sealed class MollyStack : Stack
     /// <summary>Stream records that start deposit-confirm (see <see cref="DepositConfirmStart"/>).</summary>
     public const string DepositDetectedFilter = DepositConfirmStart.Filter;
 
+    /// <summary>
+    /// The task handlers of workflows/*.asl.json (placeholder <c>${NameArn}</c>): one Lambda each, all from
+    /// functions/WorkflowTasks, told which handler to run by <c>MOLLY_TASK</c>.
+    /// </summary>
+    public static readonly IReadOnlyList<string> WorkflowTaskNames =
+    [
+        "CheckConfirmations", "VerifyCanonical", "CreditPayment", "UndoDetection", "MarkForReview",
+        "ScreenWithdrawal", "RequestApproval", "SignWithdrawal", "BroadcastWithdrawal", "ReleaseWithdrawalHold",
+    ];
+
+    public const string WorkflowTasksHandler = "Molly.WorkflowTasks::Molly.WorkflowTasks.Function::Handle";
+
     /// <summary>Stream records the webhook fan-out reads: new items whose PK starts with outbox#. A Lambda event filter is
     /// {"pattern": JSON} (what FilterCriteria.Filter builds; written out because jsii cannot marshal nested dictionaries).</summary>
     public const string OutboxInsertPattern = """{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"outbox#"}]}}}}""";
 
     public DataTable Data { get; }
+
     public SigningKeys Keys { get; }
     public MollyFunction ApiFunction { get; }
     public MollyFunction WebhookDispatcher { get; }
+
+    /// <summary>By task name (see <see cref="WorkflowTaskNames"/>).</summary>
+    public IReadOnlyDictionary<string, MollyFunction> WorkflowTasks { get; }
     public PublicApi Api { get; }
     public Workflows Workflows { get; }
     public EventRouting Events { get; }
@@ -110,15 +126,21 @@ public sealed class MollyStack : Stack
         Events.ConnectStreamProcessor(WebhookDispatcher.Function, [new Dictionary<string, object> { ["pattern"] = OutboxInsertPattern }]);
         Events.RunOnSchedule("WebhookRetries", WebhookDispatcher.Function, Duration.Minutes(1));
 
+        WorkflowTasks = WorkflowTaskNames.ToDictionary(name => name, name => functions.AddEventFunction(
+            "WorkflowTasks", WorkflowTasksHandler, id: $"Task{name}",
+            environment: new Dictionary<string, string> { ["MOLLY_TASK"] = name }));
+        var bindings = new Dictionary<string, WorkflowBinding>
+        {
+            ["TableName"] = WorkflowBinding.TableReadWrite(Data.Table),
+            ["EventBusName"] = WorkflowBinding.PutEvents(Events.Bus),
+        };
+        foreach (var (name, function) in WorkflowTasks) bindings[$"{name}Arn"] = WorkflowBinding.Invoke(function.Function);
+
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps
         {
             EnvironmentName = s.Name,
             Directory = props.WorkflowsDirectory,
-            Bindings = new Dictionary<string, WorkflowBinding>
-            {
-                ["TableName"] = WorkflowBinding.TableReadWrite(Data.Table),
-                ["EventBusName"] = WorkflowBinding.PutEvents(Events.Bus),
-            },
+            Bindings = bindings,
             LogRetention = retention,
             LogRemovalPolicy = logRemoval,
         });

@@ -21,7 +21,8 @@ public sealed record SynthesizedStack(MollyStack Stack, Template Template, JsonE
 /// <summary>Synthesises dev, prod and a prod stack with the test workflows once per test run (each synth costs seconds).</summary>
 public sealed class StackFixture
 {
-    public static string TestWorkflows => Path.Combine(AppContext.BaseDirectory, "TestData", "workflows");
+    /// <summary>The repository's workflows/ folder: the stacks are tested with the real definitions.</summary>
+    public static string TestWorkflows => RepoPaths.Workflows;
 
     public SynthesizedStack Dev { get; } = Synth(MollyEnvironment.Dev, emptyWorkflows: true);
     public SynthesizedStack Prod { get; } = Synth(MollyEnvironment.Prod, emptyWorkflows: true);

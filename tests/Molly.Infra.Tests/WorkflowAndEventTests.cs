@@ -40,6 +40,55 @@ public sealed class WorkflowTests(StackFixture stacks)
     }
 
     [Fact]
+    public void The_definitions_are_the_asl_files_and_every_placeholder_has_a_substitution()
+    {
+        var machines = stacks.ProdWithWorkflows.Resources("AWS::StepFunctions::StateMachine")
+            .ToDictionary(m => m.Resource.GetProperty("Properties").GetProperty("StateMachineName").GetString()!, m => m.Resource);
+        foreach (var file in Directory.GetFiles(StackFixture.TestWorkflows, "*.asl.json"))
+        {
+            var name = Path.GetFileName(file)[..^".asl.json".Length];
+            var p = machines[$"molly-prod-{name}"].GetProperty("Properties");
+            Assert.Equal(File.ReadAllText(file), p.GetProperty("DefinitionString").GetString());
+            var used = System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(file), @"\$\{([^}]*)\}").Select(x => x.Groups[1].Value).ToHashSet();
+            var substitutions = p.GetProperty("DefinitionSubstitutions");
+            foreach (var placeholder in used)
+            {
+                Assert.True(substitutions.TryGetProperty(placeholder, out var value), $"{name}: ${{{placeholder}}} has no substitution");
+                if (placeholder.EndsWith("Arn", StringComparison.Ordinal))
+                    Assert.Equal("Arn", value.GetProperty("Fn::GetAtt")[1].GetString()); // a Lambda function's ARN, not a literal
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_workflow_task_is_a_WorkflowTasks_lambda_told_its_handler_and_invokable_by_the_machine()
+    {
+        var functions = stacks.ProdWithWorkflows.Resources("AWS::Lambda::Function")
+            .Where(f => f.Resource.GetProperty("Properties").GetProperty("Handler").GetString() == Molly.Infra.Stacks.MollyStack.WorkflowTasksHandler)
+            .ToList();
+        var tasks = functions.Select(f => f.Resource.GetProperty("Properties").GetProperty("Environment").GetProperty("Variables")
+            .GetProperty("MOLLY_TASK").GetString()).Order().ToList();
+        Assert.Equal(Molly.Infra.Stacks.MollyStack.WorkflowTaskNames.Order(), tasks);
+
+        // Every ${NameArn} the ASL files use is one of those tasks (a new placeholder without a function fails synth anyway).
+        var used = Directory.GetFiles(StackFixture.TestWorkflows, "*.asl.json")
+            .SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), @"\$\{(\w+)Arn\}").Select(x => x.Groups[1].Value))
+            .ToHashSet();
+        Assert.Subset(tasks.ToHashSet()!, used!);
+
+        var json = stacks.ProdWithWorkflows.Json.GetRawText();
+        foreach (var (id, _) in functions)
+            Assert.Contains("\"Fn::GetAtt\":[\"" + id + "\",\"Arn\"]", json.Replace(" ", "").Replace("\n", ""));
+        stacks.ProdWithWorkflows.Template.HasResourceProperties("AWS::IAM::Policy", Match.ObjectLike(new Dictionary<string, object>
+        {
+            ["PolicyDocument"] = Match.ObjectLike(new Dictionary<string, object>
+            {
+                ["Statement"] = Match.ArrayWith([Match.ObjectLike(new Dictionary<string, object> { ["Action"] = "lambda:InvokeFunction" })]),
+            }),
+        }));
+    }
+
+    [Fact]
     public void Deposit_confirm_is_started_by_a_pipe_from_the_table_stream()
     {
         stacks.ProdWithWorkflows.Template.HasResourceProperties("AWS::Pipes::Pipe", Match.ObjectLike(new Dictionary<string, object>

@@ -12,8 +12,11 @@ public static class MollyCli
         keys.Subcommands.Add(KeysDeriveCommand.Build(output, error));
         var wallets = new Command("wallets", "Deposit wallet address files");
         wallets.Subcommands.Add(WalletsGenerateCommand.Build(output, error, showProgress));
+        var workflows = new Command("workflows", "Run ASL workflows with the local engine");
+        workflows.Subcommands.Add(WorkflowsRunCommand.Build(output, error));
         root.Subcommands.Add(keys);
         root.Subcommands.Add(wallets);
+        root.Subcommands.Add(workflows);
         root.Subcommands.Add(DevChainCommand.Build(output, error));
 
         var parse = root.Parse(args);
