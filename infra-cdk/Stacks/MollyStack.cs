@@ -23,13 +23,17 @@ public sealed class MollyStack : Stack
 
     /// <summary>
     /// The task handlers of workflows/*.asl.json (placeholder <c>${NameArn}</c>): one Lambda each, all from
-    /// functions/WorkflowTasks, told which handler to run by <c>MOLLY_TASK</c>.
+    /// functions/WorkflowTasks, told which handler to run by <c>MOLLY_TASK</c>. Not <c>${SignWithdrawalArn}</c>: that task is
+    /// the <see cref="Signer"/> function, the only one that runs as the signer role.
     /// </summary>
     public static readonly IReadOnlyList<string> WorkflowTaskNames =
     [
         "CheckConfirmations", "VerifyCanonical", "CreditPayment", "UndoDetection", "MarkForReview",
-        "ScreenWithdrawal", "RequestApproval", "SignWithdrawal", "BroadcastWithdrawal", "ReleaseWithdrawalHold",
+        "ScreenWithdrawal", "RequestApproval", "BroadcastWithdrawal", "ReleaseWithdrawalHold",
     ];
+
+    /// <summary>The withdrawal-approval task that signs: bound to <see cref="Signer"/>.</summary>
+    public const string SignWithdrawalPlaceholder = "SignWithdrawalArn";
 
     public const string WorkflowTasksHandler = "Molly.WorkflowTasks::Molly.WorkflowTasks.Function::Handle";
 
@@ -135,6 +139,7 @@ public sealed class MollyStack : Stack
             ["EventBusName"] = WorkflowBinding.PutEvents(Events.Bus),
         };
         foreach (var (name, function) in WorkflowTasks) bindings[$"{name}Arn"] = WorkflowBinding.Invoke(function.Function);
+        bindings[SignWithdrawalPlaceholder] = WorkflowBinding.Invoke(Signer.Function);
 
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps
         {

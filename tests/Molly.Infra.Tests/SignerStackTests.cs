@@ -78,4 +78,27 @@ public sealed class SignerStackTests(StackFixture stacks)
         Assert.Contains("'-5'", Assert.Throws<ArgumentException>(() => MollyEnvironment.FromContext(bad.Node)).Message);
         Assert.Equal([11_155_111UL], MollyEnvironment.FromContext(new App(new AppProps { Context = new Dictionary<string, object> { ["env"] = "dev" } }).Node).SignerEvmChainIds);
     }
+
+    [Fact]
+    public void The_withdrawal_workflow_signs_through_the_signer_function_and_may_invoke_it()
+    {
+        var s = stacks.ProdWithWorkflows;
+        var signer = LogicalId(s, s.Stack.Signer.Function);
+        var machine = Assert.Single(s.Resources("AWS::StepFunctions::StateMachine"),
+            m => m.Resource.GetProperty("Properties").GetProperty("StateMachineName").GetString() == "molly-prod-withdrawal-approval").Resource;
+        var definition = machine.GetProperty("Properties").GetProperty("DefinitionString").GetString()!;
+        Assert.Contains("${" + Molly.Infra.Stacks.MollyStack.SignWithdrawalPlaceholder + "}", definition);
+        var substitution = machine.GetProperty("Properties").GetProperty("DefinitionSubstitutions").GetProperty(Molly.Infra.Stacks.MollyStack.SignWithdrawalPlaceholder);
+        Assert.Equal([signer, "Arn"], substitution.GetProperty("Fn::GetAtt").EnumerateArray().Select(x => x.GetString()));
+        Assert.DoesNotContain(s.Resources("AWS::Lambda::Function"), f => f.Resource.GetProperty("Properties").TryGetProperty("Environment", out var e)
+            && e.GetProperty("Variables").TryGetProperty("MOLLY_TASK", out var t) && t.GetString() == "SignWithdrawal");
+
+        // The machine's role may invoke the signer (WorkflowBinding.Invoke -> GrantInvoke).
+        var machineRole = machine.GetProperty("Properties").GetProperty("RoleArn").GetProperty("Fn::GetAtt")[0].GetString();
+        var invoke = s.Resources("AWS::IAM::Policy")
+            .Where(p => p.Resource.GetProperty("Properties").GetProperty("Roles").EnumerateArray().Any(r => r.GetProperty("Ref").GetString() == machineRole))
+            .SelectMany(p => p.Resource.GetProperty("Properties").GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
+            .Where(st => st.GetProperty("Action").GetRawText().Contains("lambda:InvokeFunction"));
+        Assert.Contains(invoke, st => st.GetProperty("Resource").GetRawText().Contains($"\"{signer}\""));
+    }
 }
