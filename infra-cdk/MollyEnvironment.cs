@@ -6,6 +6,9 @@ namespace Molly.Infra;
 /// <summary>A hot-wallet balance below which an alarm fires. The value is a whole-coin monitoring threshold, not money.</summary>
 public sealed record HotWalletFloor(string Asset, double MinimumBalance);
 
+/// <summary>An EVM chain the chain watcher follows: the asset registry's chain and network, and its JSON-RPC endpoints.</summary>
+public sealed record EvmChainSettings(string Chain, string Network, IReadOnlyList<string> Endpoints);
+
 /// <summary>Requests per second and burst for one API Gateway usage plan or stage.</summary>
 public sealed record ThrottleLimits(double RatePerSecond, int Burst);
 
@@ -48,6 +51,15 @@ public sealed record MollyEnvironment
 
     public required int LogRetentionDays { get; init; }
     public required IReadOnlyList<HotWalletFloor> HotWalletFloors { get; init; }
+
+    /// <summary>Chain watcher memory and reserved concurrency (1 in prod: one instance follows the chains; null in dev, where a
+    /// new account's 10 unreserved executions leave no room, and the cursor's version keeps a second instance harmless).</summary>
+    public int ChainWatcherMemoryMb { get; init; } = 1024;
+    public int? ChainWatcherReservedConcurrency { get; init; }
+
+    /// <summary>The EVM chains the chain watcher follows (none: it runs and does nothing). Context <c>evmChains</c>:
+    /// <c>chain:network=url|url;chain:network=url</c>.</summary>
+    public IReadOnlyList<EvmChainSettings> EvmChains { get; init; } = [];
 
     public string? ApiDomainName { get; init; }
     public string? ApiCertificateArn { get; init; }
@@ -93,6 +105,7 @@ public sealed record MollyEnvironment
         StandardPlanDailyQuota = 1_000_000,
         LogRetentionDays = 365,
         HotWalletFloors = [new("ETH", 2), new("BTC", 0.1), new("SOL", 50), new("TRX", 5_000)],
+        ChainWatcherReservedConcurrency = 1,
     };
 
     /// <summary>"1, 8453": EIP-155 chain ids, comma-separated.</summary>
@@ -124,8 +137,21 @@ public sealed record MollyEnvironment
             AlarmEmail = Text(node, "alarmEmail"),
             CodeSigning = Flag(node, "codeSigning"),
             AllowPlaceholderCode = Flag(node, "allowPlaceholderCode"),
+            EvmChains = Text(node, "evmChains") is { } chains ? ParseEvmChains(chains) : baseline.EvmChains,
         };
     }
+
+    /// <summary>"ethereum:mainnet=https://a|https://b;bsc:mainnet=https://c".</summary>
+    public static IReadOnlyList<EvmChainSettings> ParseEvmChains(string text) => text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(entry =>
+        {
+            var (name, urls) = entry.Split('=', 2) is [var n, var u] ? (n, u) : throw new ArgumentException($"Context 'evmChains': '{entry}' is not chain:network=url|url.");
+            var (chain, network) = name.Split(':') is [var c, var w] ? (c, w) : throw new ArgumentException($"Context 'evmChains': '{name}' is not chain:network.");
+            var endpoints = urls.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (endpoints.Length == 0 || endpoints.Any(e => !Uri.TryCreate(e, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+                throw new ArgumentException($"Context 'evmChains': {name} needs absolute http(s) endpoint URLs.");
+            return new EvmChainSettings(chain, network, endpoints);
+        }).ToList();
 
     private static string? Text(Node node, string key) =>
         node.TryGetContext(key) is string s && !string.IsNullOrWhiteSpace(s) ? s : null;

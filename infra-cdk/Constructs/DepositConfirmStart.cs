@@ -9,7 +9,7 @@ public static class DepositConfirmStart
     /// <summary>A new deposit item (PK <c>dep#...</c>, SK <c>deposit</c>) written as detected. Later changes of the same item
     /// (MODIFY) and deposits recorded in another status never start a workflow.</summary>
     public const string Filter =
-        """{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"dep#"}]},"SK":{"S":["deposit"]}},"NewImage":{"status":{"S":["detected"]}}}}""";
+        """{"eventName":["INSERT"],"dynamodb":{"Keys":{"PK":{"S":[{"prefix":"dep#"}]}},"NewImage":{"SK":{"S":["deposit"]},"status":{"S":["detected"]}}}}""";
 
     /// <summary>
     /// The execution input, from the stream record's NewImage (DynamoDB JSON: strings under .S, numbers under .N as text).

@@ -171,10 +171,10 @@ public sealed class MollyFunctions : Construct
     public MollyFunction AddEventFunction(
         string project, string handler, int memoryMb = 512, Duration? timeout = null,
         IRole? role = null, TableAccess tableAccess = TableAccess.ReadWrite,
-        string? id = null, IReadOnlyDictionary<string, string>? environment = null) =>
+        string? id = null, IReadOnlyDictionary<string, string>? environment = null, int? reservedConcurrency = null) =>
         new(this, id ?? project, _defaults, new MollyFunctionProps
         {
             Project = project, Handler = handler, MemoryMb = memoryMb, Timeout = timeout ?? Duration.Seconds(60),
-            Role = role, TableAccess = tableAccess, Environment = environment,
+            Role = role, TableAccess = tableAccess, Environment = environment, ReservedConcurrency = reservedConcurrency,
         });
 }

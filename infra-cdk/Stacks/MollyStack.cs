@@ -45,6 +45,7 @@ public sealed class MollyStack : Stack
 
     public SigningKeys Keys { get; }
     public MollyFunction ApiFunction { get; }
+    public MollyFunction ChainWatcher { get; }
     public MollyFunction WebhookDispatcher { get; }
 
     /// <summary>By task name (see <see cref="WorkflowTaskNames"/>).</summary>
@@ -149,6 +150,20 @@ public sealed class MollyStack : Stack
             LogRetention = retention,
             LogRemovalPolicy = logRemoval,
         });
+        // The chain watcher: every minute, a bounded catch-up of each configured EVM chain (functions/ChainWatcher).
+        var watcherEnvironment = new Dictionary<string, string> { ["Molly__ChainWatcher__BudgetSeconds"] = "40" };
+        for (var i = 0; i < s.EvmChains.Count; i++)
+        {
+            watcherEnvironment[$"Molly__Evm__Chains__{i}__Chain"] = s.EvmChains[i].Chain;
+            watcherEnvironment[$"Molly__Evm__Chains__{i}__Network"] = s.EvmChains[i].Network;
+            for (var j = 0; j < s.EvmChains[i].Endpoints.Count; j++)
+                watcherEnvironment[$"Molly__Evm__Chains__{i}__Endpoints__{j}"] = s.EvmChains[i].Endpoints[j];
+        }
+        ChainWatcher = functions.AddEventFunction("ChainWatcher", "Molly.ChainWatcher::Molly.ChainWatcher.Function::Handle",
+            memoryMb: s.ChainWatcherMemoryMb, timeout: Duration.Seconds(60), reservedConcurrency: s.ChainWatcherReservedConcurrency,
+            environment: watcherEnvironment);
+        Events.RunOnSchedule("ChainWatcherSchedule", ChainWatcher.Function, Duration.Minutes(1));
+
         if (Workflows.StateMachines.TryGetValue("deposit-confirm", out var depositConfirm))
             Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter, DepositConfirmStart.InputTemplate);
 

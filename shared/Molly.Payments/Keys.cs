@@ -4,7 +4,7 @@ namespace Molly.Payments;
 /// The single-table keys of payments in. Payments are keyed by their own id so a busy merchant's writes spread over partitions;
 /// the merchant's listing uses GSI1 (by time) and GSI2 (by status, then time).
 /// </summary>
-internal static class Keys
+public static class Keys
 {
     public const string Item = "payment";
 
@@ -26,6 +26,8 @@ internal static class Keys
 
     public static string MerchantPaymentsByStatus(string merchantId, string status) => $"m#{merchantId}#pay#{status}";
 
+    /// <summary>The GSI1 partition of a shard's watched addresses; its sort key is <see cref="ByTime"/> of the creation and the
+    /// address, so a chain watcher refreshes its index with "created after" queries instead of re-reading the shard.</summary>
     public static string Watch(string chain, long shard) => $"watch#{chain}#{shard:D8}";
 
     /// <summary>Time-ordered sort key: ISO-8601 UTC with fixed width sorts as text, then the id breaks ties.</summary>

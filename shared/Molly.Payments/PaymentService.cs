@@ -126,8 +126,10 @@ public sealed class PaymentService(
             {
                 ["paymentId"] = id,
                 ["symbol"] = asset.Symbol,
+                ["network"] = asset.Network,
+                ["address"] = target.Reference ?? target.Address,
                 [KeyNames.IndexPK("GSI1")] = Keys.Watch(asset.Chain, AddressShards.ShardOf(index)),
-                [KeyNames.IndexSK("GSI1")] = target.Reference ?? target.Address,
+                [KeyNames.IndexSK("GSI1")] = Keys.ByTime(now, target.Reference ?? target.Address),
             }, Condition.ItemAbsent),
             TransactOp.Put(new Item(Keys.Outbox(eventId))
             {

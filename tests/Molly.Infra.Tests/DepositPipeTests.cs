@@ -12,7 +12,7 @@ namespace Molly.Infra.Tests;
 /// features these use (exact strings, prefix; quoted and unquoted JSON paths); they are checks of our constants, not of Pipes.
 /// </summary>
 [Collection(StackCollection.Name)]
-public sealed partial class DepositPipeTests(StackFixture stacks)
+public sealed partial class DepositConfirmPipeTests(StackFixture stacks)
 {
     private static readonly string Samples = Path.Combine(RepoPaths.Root, "events-samples", "deposit-confirm-pipe", "dynamodb-stream-records.json");
 

@@ -43,7 +43,8 @@ public sealed class WebhookInfraTests(StackFixture stacks)
     {
         var functionId = stacks.Prod.Stack.GetLogicalId((CfnElement)stacks.Prod.Stack.WebhookDispatcher.Function.Node.DefaultChild!);
         var rule = Assert.Single(stacks.Prod.Resources("AWS::Events::Rule"),
-            r => r.Resource.GetProperty("Properties").TryGetProperty("ScheduleExpression", out _));
+            r => r.Resource.GetProperty("Properties").TryGetProperty("ScheduleExpression", out _)
+                 && r.Resource.GetProperty("Properties").GetProperty("Targets").GetRawText().Contains(functionId, StringComparison.Ordinal));
         var p = rule.Resource.GetProperty("Properties");
         Assert.Equal("rate(1 minute)", p.GetProperty("ScheduleExpression").GetString());
         Assert.Contains(functionId, p.GetProperty("Targets")[0].GetProperty("Arn").GetRawText());

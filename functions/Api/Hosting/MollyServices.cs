@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Molly.Api.Model;
 using Molly.Api.Security;
+using Molly.Deposits;
 using Molly.Storage;
 using Molly.Storage.DynamoDb;
 using Molly.Storage.Sqlite;
@@ -39,11 +40,14 @@ public static class MollyServices
 
     /// <summary>
     /// Local mode only: everything that on AWS is a separate function runs here as a hosted service. Later issues add the
-    /// chain watcher, the workflow engine and the webhook dispatcher (each a change-feed consumer) in this method.
+    /// workflow engine (a change-feed consumer) in this method.
     /// </summary>
     public static IServiceCollection AddLocalWorkers(this IServiceCollection services)
     {
         services.AddHostedService<AdminBootstrap>();
+        // The chain watcher: one loop per chain in Molly:Evm:Chains (none configured: nothing runs).
+        services.AddSingleton<IEvmRpcFactory, EvmRpcClients>();
+        services.AddEvmChainWatchers();
         services.AddHostedService<Webhooks.WebhookWorker>(); // the WebhookDispatcher function (fan-out + due deliveries)
         return services;
     }
