@@ -7,8 +7,6 @@ namespace Molly.Cli;
 /// <summary>`molly wallets generate`: an index,address file from an account xpub, on every core.</summary>
 internal static class WalletsGenerateCommand
 {
-    private const int Block = 50_000;
-
     public static Command Build(TextWriter output, TextWriter error, bool showProgress)
     {
         var chain = new Option<string>("--chain") { Description = "eth, tron, btc or ltc", Required = true };
@@ -39,20 +37,7 @@ internal static class WalletsGenerateCommand
         {
             using (var writer = new StreamWriter(temp, append: false, new System.Text.UTF8Encoding(false), 1 << 20))
             {
-                void Generate(Action<int> progress)
-                {
-                    for (var done = 0; done < count; done += Block)
-                    {
-                        var n = Math.Min(Block, count - done);
-                        foreach (var d in deriver.DeriveRange(from + (uint)done, n, progress, ct))
-                        {
-                            writer.Write(d.Index);
-                            writer.Write(',');
-                            writer.Write(d.Address);
-                            writer.Write('\n');
-                        }
-                    }
-                }
+                void Generate(Action<int> progress) => deriver.WriteRange(writer, from, count, progress, ct);
 
                 if (showProgress)
                 {

@@ -16,11 +16,17 @@ public sealed record DerivedAddress(uint Index, KeyPath Path, string Address);
 /// </summary>
 public sealed class DepositAddressDeriver
 {
+    /// <summary>Addresses per parallel work item: the batch that shares one field inversion.</summary>
+    private const int Chunk = ChildPublicKeys.MaxBlock;
+
     private readonly ExtPubKey _receive;
     private readonly KeyPath _receivePath;
-    private readonly Func<ExtPubKey, string> _address;
+    private readonly PublicKeyAddress _address;
 
-    private DepositAddressDeriver(string chain, ExtPubKey account, KeyPath accountPath, Func<ExtPubKey, string> address)
+    /// <summary>The address of a 65-byte uncompressed SEC1 public key.</summary>
+    private delegate string PublicKeyAddress(ReadOnlySpan<byte> uncompressed);
+
+    private DepositAddressDeriver(string chain, ExtPubKey account, KeyPath accountPath, PublicKeyAddress address)
     {
         Chain = chain;
         AccountPath = accountPath;
@@ -45,19 +51,19 @@ public sealed class DepositAddressDeriver
             {
                 var net = Network.Get(chain.ToLowerInvariant(), network);
                 var account = ParseAccount(accountXpub, net.AcceptedExtKeyVersions);
-                return new DepositAddressDeriver(net.Chain, account, net.Bip84AccountPath(account.Child & ~KeyPath.HardenedBit), AddressFunction(chain, network));
+                return new DepositAddressDeriver(net.Chain, account, net.Bip84AccountPath(account.Child & ~KeyPath.HardenedBit), PublicKeyAddressFunction(chain, network));
             }
 
             case "eth":
             {
                 var account = ParseAccount(accountXpub, [ExtKeyVersion.Xpub, ExtKeyVersion.Tpub]);
-                return new DepositAddressDeriver("eth", account, Bip44AccountPath(60, account), AddressFunction(chain, network));
+                return new DepositAddressDeriver("eth", account, Bip44AccountPath(60, account), PublicKeyAddressFunction(chain, network));
             }
 
             case "tron":
             {
                 var account = ParseAccount(accountXpub, [ExtKeyVersion.Xpub, ExtKeyVersion.Tpub]);
-                return new DepositAddressDeriver("tron", account, Bip44AccountPath(195, account), AddressFunction(chain, network));
+                return new DepositAddressDeriver("tron", account, Bip44AccountPath(195, account), PublicKeyAddressFunction(chain, network));
             }
 
             case "sol":
@@ -70,15 +76,27 @@ public sealed class DepositAddressDeriver
     /// <summary>The address of a secp256k1 key on <paramref name="chain"/> (btc, ltc, eth, tron).</summary>
     public static Func<ExtPubKey, string> AddressFunction(string chain, string network)
     {
+        var address = PublicKeyAddressFunction(chain, network);
+        return k => address(k.GetPublicKey(compressed: false));
+    }
+
+    private static PublicKeyAddress PublicKeyAddressFunction(string chain, string network)
+    {
         switch (chain.ToLowerInvariant())
         {
             case "btc" or "ltc":
                 var net = Network.Get(chain.ToLowerInvariant(), network);
-                return k => BitcoinAddress.FromPublicKey(k.PublicKey, net).Value;
+                return uncompressed =>
+                {
+                    Span<byte> compressed = stackalloc byte[33];
+                    compressed[0] = (byte)(0x02 | (uncompressed[64] & 1));
+                    uncompressed[1..33].CopyTo(compressed[1..]);
+                    return BitcoinAddress.FromPublicKey(compressed, net).Value;
+                };
             case "eth":
-                return k => EvmAddress.FromPublicKey(k.GetPublicKey(compressed: false)).ToString();
+                return uncompressed => EvmAddress.FromPublicKey(uncompressed).ToString();
             case "tron":
-                return k => TronAddress.FromEvm(EvmAddress.FromPublicKey(k.GetPublicKey(compressed: false))).ToBase58();
+                return uncompressed => TronAddress.FromEvm(EvmAddress.FromPublicKey(uncompressed)).ToBase58();
             default:
                 throw new ArgumentException($"Chain '{chain}' has no secp256k1 address; expected btc, ltc, eth or tron.");
         }
@@ -98,23 +116,72 @@ public sealed class DepositAddressDeriver
     }
 
     public DerivedAddress Derive(uint index)
-        => new(index, _receivePath.Derive(index), _address(_receive.Derive(index)));
+    {
+        using var children = new ChildPublicKeys(_receive);
+        Span<byte> key = stackalloc byte[ChildPublicKeys.KeySize];
+        children.Derive(index, 1, key);
+        return new(index, _receivePath.Derive(index), _address(key));
+    }
 
     /// <summary>Derives <paramref name="count"/> addresses from <paramref name="from"/>, in index order, on every core.</summary>
     public DerivedAddress[] DeriveRange(uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        var addresses = DeriveAddresses(from, count, progress, cancellationToken);
+        var result = new DerivedAddress[count];
+        for (var i = 0; i < count; i++) result[i] = new DerivedAddress(from + (uint)i, _receivePath.Derive(from + (uint)i), addresses[i]);
+        return result;
+    }
+
+    /// <summary>
+    /// The addresses alone of indexes <paramref name="from"/>.. in order, on every core: blocks of 256 children share
+    /// one field inversion, each worker thread keeps its own keyed HMAC; <paramref name="progress"/> gets each block's count.
+    /// </summary>
+    public string[] DeriveAddresses(uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if ((ulong)from + (ulong)count > KeyPath.HardenedBit) throw new ArgumentOutOfRangeException(nameof(count), "Indexes must stay below 2^31.");
-        var result = new DerivedAddress[count];
-        const int chunk = 1024;
-        var chunks = (count + chunk - 1) / chunk;
-        Parallel.For(0, chunks, new ParallelOptions { CancellationToken = cancellationToken }, c =>
-        {
-            var start = c * chunk;
-            var end = Math.Min(count, start + chunk);
-            for (var i = start; i < end; i++) result[i] = Derive(from + (uint)i);
-            progress?.Invoke(end - start);
-        });
+        var result = new string[count];
+        var chunks = (count + Chunk - 1) / Chunk;
+        Parallel.For(
+            0,
+            chunks,
+            new ParallelOptions { CancellationToken = cancellationToken },
+            () => new ChildPublicKeys(_receive),
+            (c, _, children) =>
+            {
+                var start = c * Chunk;
+                var n = Math.Min(count, start + Chunk) - start;
+                Span<byte> keys = stackalloc byte[Chunk * ChildPublicKeys.KeySize];
+                children.Derive(from + (uint)start, n, keys);
+                for (var i = 0; i < n; i++) result[start + i] = _address(keys.Slice(i * ChildPublicKeys.KeySize, ChildPublicKeys.KeySize));
+                progress?.Invoke(n);
+                return children;
+            },
+            children => children.Dispose());
         return result;
+    }
+
+    /// <summary>
+    /// Writes "index,address" lines for <paramref name="count"/> indexes from <paramref name="from"/> (what
+    /// `molly wallets generate` writes): blocks of 65,536 derived on every core, written in order by the caller's thread.
+    /// </summary>
+    public void WriteRange(TextWriter writer, uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        const int block = 1 << 16;
+        Span<char> number = stackalloc char[16];
+        for (var done = 0; done < count; done += block)
+        {
+            var n = Math.Min(block, count - done);
+            var addresses = DeriveAddresses(from + (uint)done, n, progress, cancellationToken);
+            for (var i = 0; i < n; i++)
+            {
+                (from + (uint)(done + i)).TryFormat(number, out var written, provider: System.Globalization.CultureInfo.InvariantCulture);
+                writer.Write(number[..written]);
+                writer.Write(',');
+                writer.Write(addresses[i]);
+                writer.Write('\n');
+            }
+        }
     }
 }
