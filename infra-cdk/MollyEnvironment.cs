@@ -30,6 +30,20 @@ public sealed record MollyEnvironment
     /// <summary>Null means "no reservation": a new account has only 10 unreserved executions and CloudFormation refuses to go below that.</summary>
     public required int? ApiReservedConcurrency { get; init; }
 
+    /// <summary>EIP-155 chain ids the withdrawal signer may sign for (context <c>signerEvmChainIds</c>, comma-separated):
+    /// Ethereum mainnet in prod, Sepolia in dev, unless set.</summary>
+    public IReadOnlyList<ulong> SignerEvmChainIds
+    {
+        get => _signerEvmChainIds ?? (IsProduction ? [1] : [11_155_111]);
+        init => _signerEvmChainIds = value.Count > 0 && !value.Contains(0UL) ? value : throw new ArgumentException("Signer chain ids must be one or more ids above 0.");
+    }
+
+    private readonly IReadOnlyList<ulong>? _signerEvmChainIds;
+
+    /// <summary>The signer's reserved concurrency: a few in prod (withdrawals are rare; a cap bounds what a runaway caller
+    /// can sign), none in dev (a new account's 10 unreserved executions leave no room).</summary>
+    public int? SignerReservedConcurrency => IsProduction ? 5 : null;
+
     public required ThrottleLimits StageThrottle { get; init; }
     public required ThrottleLimits StandardPlanThrottle { get; init; }
     public required ThrottleLimits VipPlanThrottle { get; init; }
@@ -94,6 +108,12 @@ public sealed record MollyEnvironment
         ChainWatcherReservedConcurrency = 1,
     };
 
+    /// <summary>"1, 8453": EIP-155 chain ids, comma-separated.</summary>
+    public static IReadOnlyList<ulong> ParseChainIds(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        .Select(id => ulong.TryParse(id, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0
+            ? n : throw new ArgumentException($"Context 'signerEvmChainIds': '{id}' is not a chain id above 0."))
+        .ToList();
+
     /// <summary>Reads <c>env</c> (dev|prod, required) and the optional overrides from CDK context.</summary>
     public static MollyEnvironment FromContext(Node node)
     {
@@ -112,6 +132,7 @@ public sealed record MollyEnvironment
         {
             WebAdapterLayerArn = Text(node, "webAdapterLayerArn") ?? baseline.WebAdapterLayerArn,
             ApiDomainName = domain,
+            SignerEvmChainIds = Text(node, "signerEvmChainIds") is { } chainIds ? ParseChainIds(chainIds) : baseline.SignerEvmChainIds,
             ApiCertificateArn = certificate,
             AlarmEmail = Text(node, "alarmEmail"),
             CodeSigning = Flag(node, "codeSigning"),

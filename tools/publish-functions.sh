@@ -8,7 +8,9 @@ for proj in functions/*/; do
   [ -f "$proj/$name.csproj" ] || [ -n "$(ls "$proj"/*.csproj 2>/dev/null)" ] || continue
   out=.local/publish/$name
   rm -rf "$out"
-  dotnet publish "$proj" -c Release -o "$out" -nologo -v quiet
+  # GenerateRuntimeConfigurationFiles: a class library gets its <Assembly>.runtimeconfig.json, which the managed runtime
+  # reads to load the shared frameworks the function references (Microsoft.AspNetCore.App for configuration and logging).
+  dotnet publish "$proj" -c Release -o "$out" -nologo -v quiet -p:GenerateRuntimeConfigurationFiles=true
   if [ "$name" = "Api" ]; then
     # Entry point the Lambda Web Adapter starts (handler run.sh; AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap).
     printf '#!/bin/sh\nexec dotnet Molly.Api.dll\n' > "$out/run.sh"

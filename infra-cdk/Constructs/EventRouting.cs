@@ -80,9 +80,11 @@ public sealed class EventRouting : Construct
 
     /// <summary>
     /// An EventBridge Pipe (L1 CfnPipe) from the table stream to <paramref name="workflow"/>, one execution per record that
-    /// matches <paramref name="filterPattern"/> (an EventBridge pattern over the stream record, as JSON).
+    /// matches <paramref name="filterPattern"/> (an EventBridge pattern over the stream record, as JSON), with the execution
+    /// input built by <paramref name="inputTemplate"/> (a Pipes input template over the record; null passes the record).
+    /// Pipes cannot name the execution: a replayed record starts a second execution, so the workflow's tasks are idempotent.
     /// </summary>
-    public CfnPipe StartWorkflowFromStream(string id, IStateMachine workflow, string filterPattern)
+    public CfnPipe StartWorkflowFromStream(string id, IStateMachine workflow, string filterPattern, string? inputTemplate = null)
     {
         var role = new Role(this, $"{id}Role", new RoleProps { AssumedBy = new ServicePrincipal("pipes.amazonaws.com") });
         _table.GrantStreamRead(role);
@@ -112,6 +114,7 @@ public sealed class EventRouting : Construct
             Target = workflow.StateMachineArn,
             TargetParameters = new CfnPipe.PipeTargetParametersProperty
             {
+                InputTemplate = inputTemplate,
                 StepFunctionStateMachineParameters = new CfnPipe.PipeTargetStateMachineParametersProperty
                 {
                     InvocationType = "FIRE_AND_FORGET", // Standard workflows only support asynchronous starts

@@ -154,6 +154,9 @@ public sealed class MollyFunctions : Construct
 
     public MollyFunctions(Construct scope, string id, FunctionDefaults defaults) : base(scope, id) => _defaults = defaults;
 
+    /// <summary>A function from full props: e.g. one that runs as an existing role (the signer) with its own environment.</summary>
+    public MollyFunction Add(string id, MollyFunctionProps props) => new(this, id, _defaults, props);
+
     /// <summary>An ASP.NET Core project behind the Lambda Web Adapter.</summary>
     public MollyFunction AddWebFunction(string project, int memoryMb, Duration timeout, int? reservedConcurrency) =>
         new(this, project, _defaults, new MollyFunctionProps

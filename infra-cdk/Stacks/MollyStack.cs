@@ -18,20 +18,22 @@ public sealed class MollyStackProps : StackProps
 /// <summary>One environment of Molly. Only composes constructs; every difference between dev and prod is in <see cref="MollyEnvironment"/>.</summary>
 public sealed class MollyStack : Stack
 {
-    /// <summary>Stream records that start deposit-confirm: new deposit items (SK <c>deposit</c>, written by the chain watcher)
-    /// with status <c>detected</c>; a <c>needs_review</c> deposit (another asset, a second deposit) waits for an operator.</summary>
-    public const string DepositDetectedFilter =
-        """{"eventName":["INSERT"],"dynamodb":{"NewImage":{"SK":{"S":["deposit"]},"status":{"S":["detected"]}}}}""";
+    /// <summary>Stream records that start deposit-confirm (see <see cref="DepositConfirmStart"/>).</summary>
+    public const string DepositDetectedFilter = DepositConfirmStart.Filter;
 
     /// <summary>
     /// The task handlers of workflows/*.asl.json (placeholder <c>${NameArn}</c>): one Lambda each, all from
-    /// functions/WorkflowTasks, told which handler to run by <c>MOLLY_TASK</c>.
+    /// functions/WorkflowTasks, told which handler to run by <c>MOLLY_TASK</c>. Not <c>${SignWithdrawalArn}</c>: that task is
+    /// the <see cref="Signer"/> function, the only one that runs as the signer role.
     /// </summary>
     public static readonly IReadOnlyList<string> WorkflowTaskNames =
     [
         "CheckConfirmations", "VerifyCanonical", "CreditPayment", "UndoDetection", "MarkForReview",
-        "ScreenWithdrawal", "RequestApproval", "SignWithdrawal", "BroadcastWithdrawal", "ReleaseWithdrawalHold",
+        "ScreenWithdrawal", "RequestApproval", "BroadcastWithdrawal", "ReleaseWithdrawalHold",
     ];
+
+    /// <summary>The withdrawal-approval task that signs: bound to <see cref="Signer"/>.</summary>
+    public const string SignWithdrawalPlaceholder = "SignWithdrawalArn";
 
     public const string WorkflowTasksHandler = "Molly.WorkflowTasks::Molly.WorkflowTasks.Function::Handle";
 
@@ -53,6 +55,9 @@ public sealed class MollyStack : Stack
     public EventRouting Events { get; }
     public ReportsBucket Reports { get; }
     public Observability Observability { get; }
+
+    /// <summary>The withdrawal signer: the only function that runs as <see cref="SigningKeys.SignerRole"/> (kms:Sign).</summary>
+    public MollyFunction Signer { get; }
 
     public MollyStack(Construct scope, string id, MollyStackProps props) : base(scope, id, props)
     {
@@ -95,6 +100,12 @@ public sealed class MollyStack : Stack
         ApiFunction = functions.AddWebFunction("Api", s.ApiMemoryMb, Duration.Seconds(s.ApiTimeoutSeconds), s.ApiReservedConcurrency);
         Keys.Envelope.GrantEncryptDecrypt(ApiFunction.Function);
         Reports.Bucket.GrantRead(ApiFunction.Function);
+        Signer = functions.Add("Signer", new MollyFunctionProps
+        {
+            Project = "Signer", Handler = SignerSettings.Handler, MemoryMb = SignerSettings.MemoryMb,
+            Timeout = Duration.Seconds(SignerSettings.TimeoutSeconds), ReservedConcurrency = s.SignerReservedConcurrency,
+            Role = Keys.SignerRole, TableAccess = TableAccess.None, Environment = SignerSettings.Environment(Keys, s.SignerEvmChainIds),
+        });
 
         Api = new PublicApi(this, "PublicApi", new PublicApiProps
         {
@@ -129,6 +140,7 @@ public sealed class MollyStack : Stack
             ["EventBusName"] = WorkflowBinding.PutEvents(Events.Bus),
         };
         foreach (var (name, function) in WorkflowTasks) bindings[$"{name}Arn"] = WorkflowBinding.Invoke(function.Function);
+        bindings[SignWithdrawalPlaceholder] = WorkflowBinding.Invoke(Signer.Function);
 
         Workflows = new Workflows(this, "Workflows", new WorkflowsProps
         {
@@ -153,7 +165,7 @@ public sealed class MollyStack : Stack
         Events.RunOnSchedule("ChainWatcherSchedule", ChainWatcher.Function, Duration.Minutes(1));
 
         if (Workflows.StateMachines.TryGetValue("deposit-confirm", out var depositConfirm))
-            Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter);
+            Events.StartWorkflowFromStream("DepositConfirmPipe", depositConfirm, DepositDetectedFilter, DepositConfirmStart.InputTemplate);
 
         Observability = new Observability(this, "Observability", new ObservabilityProps
         {

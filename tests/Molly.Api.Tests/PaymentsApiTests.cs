@@ -300,18 +300,25 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
     [InlineData("payments-create-bad-decimals.json", HttpStatusCode.BadRequest)]
     [InlineData("payments-get.json", HttpStatusCode.NotFound)]
     [InlineData("payments-list.json", HttpStatusCode.OK)]
+    [InlineData("rest-health.json", HttpStatusCode.OK)]
+    [InlineData("rest-payments-list.json", HttpStatusCode.OK)]
     public async Task Each_api_gateway_sample_event_is_answered(string sample, HttpStatusCode expected)
     {
-        // What the Lambda Web Adapter does with an API Gateway HTTP API (v2) event: method, raw path and query, headers, body.
+        // What the Lambda Web Adapter does with an API Gateway event: method, path and query, headers, body. The deployed
+        // stack's REST API sends the v1 proxy shape (httpMethod, path, queryStringParameters); HTTP APIs send v2 (rawPath).
         var e = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "events-samples", "api", sample))).RootElement;
-        var method = new HttpMethod(e.GetProperty("requestContext").GetProperty("http").GetProperty("method").GetString()!);
-        var query = e.GetProperty("rawQueryString").GetString();
-        var path = e.GetProperty("rawPath").GetString() + (string.IsNullOrEmpty(query) ? "" : "?" + query);
-        var body = e.TryGetProperty("body", out var b) ? b.GetString() : null;
+        var rest = e.TryGetProperty("httpMethod", out var restMethod);
+        var method = new HttpMethod(rest ? restMethod.GetString()! : e.GetProperty("requestContext").GetProperty("http").GetProperty("method").GetString()!);
+        var query = rest
+            ? e.GetProperty("queryStringParameters") is { ValueKind: JsonValueKind.Object } q
+                ? string.Join("&", q.EnumerateObject().Select(p => $"{Uri.EscapeDataString(p.Name)}={Uri.EscapeDataString(p.Value.GetString()!)}")) : ""
+            : e.GetProperty("rawQueryString").GetString();
+        var path = e.GetProperty(rest ? "path" : "rawPath").GetString() + (string.IsNullOrEmpty(query) ? "" : "?" + query);
+        var body = e.TryGetProperty("body", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString() : null;
         var (_, shop) = await MerchantAsync();
         var request = e.GetProperty("headers").TryGetProperty("molly-key-id", out _) ? shop.Build(method, path, body) : new HttpRequestMessage(method, path);
         foreach (var h in e.GetProperty("headers").EnumerateObject())
-            if (!h.Name.StartsWith("molly-", StringComparison.Ordinal) && h.Name is not ("content-type" or "host"))
+            if (!h.Name.StartsWith("molly-", StringComparison.Ordinal) && h.Name.ToLowerInvariant() is not ("content-type" or "host"))
                 request.Headers.TryAddWithoutValidation(h.Name, h.Value.GetString());
         var response = await _http.SendAsync(request);
         Assert.True(expected == response.StatusCode, $"{sample}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
