@@ -1,12 +1,16 @@
+using Amazon.DynamoDBv2;
+using Amazon.KeyManagementService;
+using Molly.Secrets.Kms;
 using Molly.Storage;
+using Molly.Storage.DynamoDb;
 using Molly.Webhooks;
 
 namespace Molly.Functions.WebhookDispatcher;
 
 /// <summary>
 /// The Lambda entry (managed dotnet10 runtime, no Amazon.Lambda packages: the runtime calls <see cref="Handle"/> with the raw
-/// event). Configuration from the environment the CDK construct sets: <c>Molly__Store__TableName</c>, <c>AWS_REGION</c>,
-/// and <c>Molly__Webhooks__*</c> overrides.
+/// event). Configuration from the environment the CDK construct sets: <c>Molly__Store__TableName</c>, <c>AWS_REGION</c> and
+/// <c>Molly__Secrets__KmsKeyId</c> (the envelope key; missing = the function refuses to start). Webhook options are the defaults.
 /// </summary>
 public sealed class Function
 {
@@ -37,9 +41,13 @@ public sealed class Function
     {
         var table = Environment.GetEnvironmentVariable("Molly__Store__TableName")
                     ?? throw new InvalidOperationException("Molly__Store__TableName is not set.");
-        // Endpoint signing secrets are stored encrypted (ISecretProtector). On AWS that is the KMS envelope protector, which
-        // the Api lacks too (MollyServices: "Molly:Mode Aws needs a KMS secret protector"). Until it exists this entry
-        // refuses to start rather than send unsigned or mis-signed webhooks.
-        throw new NotSupportedException($"WebhookDispatcher on table {table} needs the KMS secret protector (not implemented yet).");
+        // Endpoint signing secrets are stored encrypted under the stack's envelope KMS key (the same protector as the Api).
+        var secrets = new KmsSecretsOptions { KmsKeyId = Environment.GetEnvironmentVariable("Molly__Secrets__KmsKeyId") };
+        var credentials = Amazon.Runtime.Credentials.DefaultAWSCredentialsIdentityResolver.GetCredentials();
+        var clock = TimeProvider.System;
+        var protector = new KmsEnvelopeSecretProtector(new AmazonKeyManagementServiceClient(credentials), secrets, clock);
+        var store = DynamoDbItemStore.Create(new AmazonDynamoDBClient(credentials), table, credentials,
+            new HttpClient { Timeout = TimeSpan.FromSeconds(30) }, clock);
+        return Create(store, protector, new WebhookOptions(), clock, Console.Out);
     }
 }

@@ -158,10 +158,11 @@ public sealed class MollyFunctions : Construct
     public MollyFunction Add(string id, MollyFunctionProps props) => new(this, id, _defaults, props);
 
     /// <summary>An ASP.NET Core project behind the Lambda Web Adapter.</summary>
-    public MollyFunction AddWebFunction(string project, int memoryMb, Duration timeout, int? reservedConcurrency) =>
+    public MollyFunction AddWebFunction(string project, int memoryMb, Duration timeout, int? reservedConcurrency,
+        IReadOnlyDictionary<string, string>? environment = null) =>
         new(this, project, _defaults, new MollyFunctionProps
         {
-            Project = project, MemoryMb = memoryMb, Timeout = timeout, ReservedConcurrency = reservedConcurrency,
+            Project = project, MemoryMb = memoryMb, Timeout = timeout, ReservedConcurrency = reservedConcurrency, Environment = environment,
         });
 
     /// <summary>

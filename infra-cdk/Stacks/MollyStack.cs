@@ -35,6 +35,9 @@ public sealed class MollyStack : Stack
     /// <summary>The withdrawal-approval task that signs: bound to <see cref="Signer"/>.</summary>
     public const string SignWithdrawalPlaceholder = "SignWithdrawalArn";
 
+    /// <summary>The environment variable (config key Molly:Secrets:KmsKeyId) that names the envelope key to the Api and the WebhookDispatcher.</summary>
+    public const string EnvelopeKeyVariable = "Molly__Secrets__KmsKeyId";
+
     public const string WorkflowTasksHandler = "Molly.WorkflowTasks::Molly.WorkflowTasks.Function::Handle";
 
     /// <summary>Stream records the webhook fan-out reads: new items whose PK starts with outbox#. A Lambda event filter is
@@ -97,7 +100,11 @@ public sealed class MollyStack : Stack
             LogRemovalPolicy = logRemoval,
             CodeSigning = codeSigning,
         });
-        ApiFunction = functions.AddWebFunction("Api", s.ApiMemoryMb, Duration.Seconds(s.ApiTimeoutSeconds), s.ApiReservedConcurrency);
+        // API key secrets and webhook signing secrets are sealed under data keys from the envelope key (KmsEnvelopeSecretProtector).
+        var envelopeKey = new Dictionary<string, string> { [EnvelopeKeyVariable] = Keys.Envelope.KeyArn };
+        // Mode Aws: no in-process workers, and the Api refuses to start without the envelope key.
+        ApiFunction = functions.AddWebFunction("Api", s.ApiMemoryMb, Duration.Seconds(s.ApiTimeoutSeconds), s.ApiReservedConcurrency,
+            new Dictionary<string, string>(envelopeKey) { ["Molly__Mode"] = "Aws" });
         Keys.Envelope.GrantEncryptDecrypt(ApiFunction.Function);
         Reports.Bucket.GrantRead(ApiFunction.Function);
         Signer = functions.Add("Signer", new MollyFunctionProps
@@ -126,7 +133,8 @@ public sealed class MollyStack : Stack
         // Webhooks: the stream fans new outbox items out into deliveries (and sends their first try at once); a
         // one-minute schedule sends due retries.
         WebhookDispatcher = functions.AddEventFunction("WebhookDispatcher",
-            "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle", memoryMb: 512, timeout: Duration.Seconds(60));
+            "Molly.WebhookDispatcher::Molly.Functions.WebhookDispatcher.Function::Handle", memoryMb: 512, timeout: Duration.Seconds(60),
+            environment: envelopeKey);
         Keys.Envelope.GrantEncryptDecrypt(WebhookDispatcher.Function); // endpoint signing secrets are stored encrypted
         Events.ConnectStreamProcessor(WebhookDispatcher.Function, [new Dictionary<string, object> { ["pattern"] = OutboxInsertPattern }]);
         Events.RunOnSchedule("WebhookRetries", WebhookDispatcher.Function, Duration.Minutes(1));

@@ -3,8 +3,8 @@ namespace Molly.Storage;
 /// <summary>
 /// Encrypts small secrets (API key secrets, webhook signing secrets) for storage in the item store. <paramref name="context"/> is bound to the
 /// ciphertext as associated data (e.g. the key id), so a ciphertext copied onto another record does not decrypt.
-/// Local: <c>LocalKeyFileSecretProtector</c> (functions/Api) (AES-256-GCM under a master key file). AWS: a KMS data key
-/// (envelope encryption) plugs in here.
+/// Local: <c>LocalKeyFileSecretProtector</c> (functions/Api) (AES-256-GCM under a master key file). AWS:
+/// <c>KmsEnvelopeSecretProtector</c> (shared/Molly.Secrets.Kms) (AES-256-GCM under KMS data keys).
 /// </summary>
 public interface ISecretProtector
 {

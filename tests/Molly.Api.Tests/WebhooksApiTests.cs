@@ -258,6 +258,7 @@ public sealed class WebhookOptionsStartupTests
     private sealed class AwsLoopbackFactory() : ApiFactory("DynamoDb", new Dictionary<string, string>
     {
         ["Molly:Mode"] = "Aws",
+        ["Molly:Secrets:KmsKeyId"] = "alias/test", // present, so the only start-up failure is the one under test
         ["Molly:Webhooks:AllowHttpLoopback"] = "true",
     });
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Amazon.CDK;
 using Amazon.CDK.Assertions;
 using Molly.Infra.Constructs;
+using Molly.Infra.Stacks;
 using Xunit;
 using Match = Amazon.CDK.Assertions.Match;
 
@@ -66,5 +67,37 @@ public sealed class WebhookInfraTests(StackFixture stacks)
         Assert.Contains(policies, p => p.Contains("kms:Decrypt"));
         Assert.DoesNotContain(policies, p => p.Contains("kms:Sign"));
         Assert.Contains(policies, p => p.Contains("dynamodb:GetRecords"));
+    }
+}
+
+[Collection(StackCollection.Name)]
+public sealed class EnvelopeKeyConfigurationTests(StackFixture stacks)
+{
+    [Fact]
+    public void The_api_and_the_dispatcher_are_told_the_envelope_key_arn_they_may_encrypt_and_decrypt_with()
+    {
+        foreach (var s in new[] { stacks.Dev, stacks.Prod })
+        {
+            var keyId = s.Stack.GetLogicalId((CfnElement)s.Stack.Keys.Envelope.Node.DefaultChild!);
+            foreach (var function in new[] { s.Stack.ApiFunction.Function, s.Stack.WebhookDispatcher.Function })
+            {
+                var functionId = s.Stack.GetLogicalId((CfnElement)function.Node.DefaultChild!);
+                var variables = s.Resources("AWS::Lambda::Function").Single(f => f.Id == functionId).Resource
+                    .GetProperty("Properties").GetProperty("Environment").GetProperty("Variables");
+                var value = variables.GetProperty(MollyStack.EnvelopeKeyVariable);
+                Assert.Equal(keyId, value.GetProperty("Fn::GetAtt")[0].GetString());
+                Assert.Equal("Arn", value.GetProperty("Fn::GetAtt")[1].GetString());
+
+                var roleId = s.Stack.GetLogicalId((CfnElement)function.Role!.Node.DefaultChild!);
+                var grants = s.Resources("AWS::IAM::Policy")
+                    .Where(p => p.Resource.GetProperty("Properties").GetProperty("Roles").GetRawText().Contains(roleId))
+                    .SelectMany(p => p.Resource.GetProperty("Properties").GetProperty("PolicyDocument").GetProperty("Statement").EnumerateArray())
+                    .Where(st => st.GetProperty("Resource").GetRawText().Contains(keyId)).Select(st => st.GetProperty("Action").GetRawText()).ToList();
+                Assert.Contains(grants, a => a.Contains("kms:Encrypt") && a.Contains("kms:Decrypt") && a.Contains("kms:GenerateDataKey"));
+            }
+            var api = s.Stack.GetLogicalId((CfnElement)s.Stack.ApiFunction.Function.Node.DefaultChild!);
+            Assert.Equal("Aws", s.Resources("AWS::Lambda::Function").Single(f => f.Id == api).Resource
+                .GetProperty("Properties").GetProperty("Environment").GetProperty("Variables").GetProperty("Molly__Mode").GetString());
+        }
     }
 }

@@ -25,6 +25,10 @@ public sealed class MollyOptions
     [Required]
     public AuthOptions Auth { get; set; } = new();
 
+    /// <summary>Mode Aws: the KMS key that protects API key secrets and webhook signing secrets (<c>Molly:Secrets:KmsKeyId</c>).</summary>
+    [Required]
+    public Molly.Secrets.Kms.KmsSecretsOptions Secrets { get; set; } = new();
+
     /// <summary>Largest request body accepted; larger gets 413.</summary>
     [Range(1024, 10 * 1024 * 1024)]
     public int MaxRequestBodyBytes { get; set; } = 64 * 1024;

@@ -20,6 +20,7 @@ internal sealed class MollyOptionsValidator : IValidateOptions<MollyOptions>
             errors.Add("Molly:Auth:RotationOverlap must be between 0 and 30 days.");
         if (o.Mode == RuntimeMode.Aws && o.Store.Kind != StoreKind.DynamoDb)
             errors.Add("Molly:Mode Aws needs Molly:Store:Kind DynamoDb (a SQLite file does not survive a Lambda instance).");
+        if (o.Mode == RuntimeMode.Aws) errors.AddRange(o.Secrets.Validate());
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

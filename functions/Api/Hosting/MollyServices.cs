@@ -21,9 +21,16 @@ public static class MollyServices
         services.AddSingleton<DataDirectory>();
         services.AddSingleton<IItemStore>(CreateStore);
         services.AddSingleton<IChangeFeedCheckpoints, ItemStoreCheckpoints>();
-        services.AddSingleton<ISecretProtector>(sp => sp.GetRequiredService<IOptions<MollyOptions>>().Value.Mode == RuntimeMode.Local
-            ? new LocalKeyFileSecretProtector(sp.GetRequiredService<DataDirectory>())
-            : throw new NotSupportedException("Molly:Mode Aws needs a KMS secret protector; not implemented yet."));
+        // Mode Aws: KMS envelope encryption; the client takes region and credentials from the environment (the Lambda role).
+        services.AddSingleton<Amazon.KeyManagementService.IAmazonKeyManagementService>(_ => new Amazon.KeyManagementService.AmazonKeyManagementServiceClient());
+        services.AddSingleton<ISecretProtector>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<MollyOptions>>().Value;
+            return options.Mode == RuntimeMode.Local
+                ? new LocalKeyFileSecretProtector(sp.GetRequiredService<DataDirectory>())
+                : new Molly.Secrets.Kms.KmsEnvelopeSecretProtector(sp.GetRequiredService<Amazon.KeyManagementService.IAmazonKeyManagementService>(),
+                    options.Secrets, sp.GetRequiredService<TimeProvider>());
+        });
         services.AddSingleton<ApiKeys>();
         services.AddSingleton<Merchants>();
 
