@@ -68,14 +68,9 @@ public static class PaymentsSetup
                 var o = context.RequestServices.GetRequiredService<IOptions<PaymentsOptions>>().Value;
                 var merchant = context.User.Identity?.Name ?? "anonymous";
                 var vip = context.Items[MerchantSettingsStore.PlanItem] as string == MerchantPlan.Vip;
-                return RateLimitPartition.GetTokenBucketLimiter($"{(vip ? "vip" : "std")}:{merchant}", _ => new TokenBucketRateLimiterOptions
-                {
-                    TokenLimit = vip ? o.VipBurst : o.StandardBurst,
-                    TokensPerPeriod = vip ? o.VipPermitsPerSecond : o.StandardPermitsPerSecond,
-                    ReplenishmentPeriod = TimeSpan.FromSeconds(1),
-                    QueueLimit = 0,
-                    AutoReplenishment = true,
-                });
+                var time = context.RequestServices.GetRequiredService<TimeProvider>();
+                return RateLimitPartition.Get($"{(vip ? "vip" : "std")}:{merchant}", _ => new TokenBucket(time,
+                    vip ? o.VipPermitsPerSecond : o.StandardPermitsPerSecond, vip ? o.VipBurst : o.StandardBurst));
             });
             limiter.OnRejected = async (ctx, ct) =>
             {
