@@ -60,10 +60,33 @@ public sealed class DepositToPaidTests(HardhatFixture hardhat) : IClassFixture<H
             await Ledger(gateway).SetMerchantFeeAsync(merchant, ledgerAsset, Fee);
             payments.Add((id, merchant, ledgerAsset));
         }
-        for (var i = 0; i < cases.Length; i++)
-            await PayAsync(node, await AddressAsync(shop, payments[i].Id), cases[i].Asset, cases[i].Paid, account: 1 + i);
+        // All four in ONE block: with automine each would sit in its own block and the next one would confirm it.
+        var addresses = new List<EvmAddress>();
+        foreach (var p in payments) addresses.Add(await AddressAsync(shop, p.Id));
+        var txs = new List<string>();
+        await node.SetAutomineAsync(false);
+        try
+        {
+            for (var i = 0; i < cases.Length; i++)
+                txs.Add(cases[i].Asset == "ETH"
+                    ? await node.SendEthAsync(node.DevAccount(1 + i), addresses[i], cases[i].Paid)
+                    : await node.SendTokenAsync(node.DevAccount(1 + i), addresses[i], cases[i].Paid));
+            await node.MineAsync(1);
+        }
+        finally
+        {
+            await node.SetAutomineAsync(true);
+        }
+        var blocks = new HashSet<ulong>();
+        foreach (var tx in txs)
+        {
+            var receipt = await node.WaitForReceiptAsync(tx, TimeSpan.FromSeconds(30));
+            Assert.True(receipt.Succeeded);
+            blocks.Add(receipt.BlockNumber);
+        }
+        Assert.Single(blocks);
 
-        // The pay transactions are mined (1 confirmation each): detected, not yet paid. One more block = the 2 of assets.json.
+        // The pay block is mined (1 confirmation): detected, not yet paid. One more block = the 2 of assets.json.
         foreach (var p in payments) await StatusAsync(shop, p.Id, "confirming");
         foreach (var p in payments) Assert.Equal("confirming", await ReadStatusAsync(shop, p.Id));
         await node.MineAsync(1);
