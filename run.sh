@@ -66,12 +66,25 @@ export Molly__Evm__Chains__0__Endpoints__0="$rpc"
 export Molly__Evm__Chains__0__PollIntervalMs=1000
 export Molly__Evm__Chains__0__MaxBlocksPerPass=500
 export Molly__Payments__Networks__0=local
+# The dev chain mines a block only when asked (a transaction, or `devchain mine`), so deposit-confirm's wait between
+# confirmation checks is 1 s here instead of Ethereum's 12 s block time: a payment is paid about 1 s after its last block.
+export Molly__Settlement__BlockTimeSeconds__ethereum=1
 
 cat <<TXT
 
 == Pay a payment from the dev chain
-Create a payment on http://127.0.0.1:8080 (asset USDT or ETH on chain ethereum), then pay its deposit address with:
+Create a payment on http://127.0.0.1:8080 (POST /v1/payments, asset USDT or ETH on chain ethereum), then pay its deposit address:
   ${molly[*]} devchain pay --rpc $rpc --to <deposit address> --amount 12.5 --asset USDT
+The payment becomes confirming (detected, 1 confirmation). The local network needs 2 confirmations (assets.json): mine one more block
+  ${molly[*]} devchain mine --rpc $rpc --blocks 1
+and about a second later it is paid, the merchant's ledger balance credited (net of the fee, if one is set). See it (signed GET, README "Signed requests"):
+TXT
+cat <<'TXT'
+  ts=$(date +%s); path=/v1/payments/<payment id>; bh=$(printf '' | sha256sum | cut -d' ' -f1)
+  sig=$(printf '%s\n%s\n%s\n%s' "$ts" GET "$path" "$bh" | openssl dgst -sha256 -hmac "$SECRET" -hex | sed 's/.* //')
+  curl -s http://127.0.0.1:8080$path -H "Molly-Key-Id: $KEY_ID" -H "Molly-Timestamp: $ts" -H "Molly-Signature: $sig"   # "status":"paid"
+TXT
+cat <<TXT
 A wallet (e.g. MetaMask) can also connect: RPC $rpc, chain id 31337, and import the key above (a public test key).
 
 TXT

@@ -138,7 +138,7 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 
     // Each request carries its own timestamp and body, so no signature repeats (a repeated one is a replay).
-    private static HttpRequestMessage Signed((string KeyId, string Secret) key, HttpMethod method, string path, string? json,
+    internal static HttpRequestMessage Signed((string KeyId, string Secret) key, HttpMethod method, string path, string? json,
         string? idempotencyKey = null)
     {
         var body = json is null ? [] : Encoding.UTF8.GetBytes(json);
@@ -160,7 +160,7 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         return request;
     }
 
-    private static async Task<string> Send(HttpClient http, (string, string) key, HttpMethod method, string path, string? json)
+    internal static async Task<string> Send(HttpClient http, (string, string) key, HttpMethod method, string path, string? json)
     {
         var response = await http.SendAsync(Signed(key, method, path, json));
         var text = await response.Content.ReadAsStringAsync();
@@ -168,7 +168,7 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         return text;
     }
 
-    private static async Task WaitHealthy(HttpClient http)
+    internal static async Task WaitHealthy(HttpClient http)
     {
         var until = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < until)
@@ -185,7 +185,7 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         throw new TimeoutException("The local host did not answer /health within 60 s.");
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -87,6 +87,13 @@ public class DevChainCliTests
         Assert.Equal(0, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", payee.ToString(), "--amount", "0.000000000000000003", "--asset", "ETH").Code);
         Assert.Equal(3, (long)await node.Rpc.GetBalanceAsync(payee));
 
+        var head = await node.Rpc.GetBlockNumberAsync();
+        var mine = Molly("devchain", "mine", "--rpc", node.RpcUrl, "--blocks", "2");
+        Assert.True(mine.Code == 0, mine.Err);
+        Assert.Equal(head + 2, await node.Rpc.GetBlockNumberAsync());
+        Assert.Contains($"head is block {head + 2}", mine.Out);
+        Assert.Equal(2, Molly("devchain", "mine", "--rpc", node.RpcUrl, "--blocks", "0").Code);
+
         Assert.Equal(2, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", "0x123", "--amount", "1").Code);
         Assert.Equal(2, Molly("devchain", "pay", "--rpc", node.RpcUrl, "--to", payee.ToString(), "--amount", "1.0000001").Code); // 7 decimals
         var dead = Molly("devchain", "up", "--rpc", $"http://127.0.0.1:{RpcStub.FreePort()}/");

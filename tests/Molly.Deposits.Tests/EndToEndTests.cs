@@ -20,10 +20,15 @@ namespace Molly.Deposits.Tests;
 /// <summary>
 /// The whole gateway in-process (the API host with its chain watcher as a local worker, SQLite) against a real Hardhat node,
 /// configured as run.sh does: <c>Molly:Payments:Networks = local</c> and one <c>Molly:Evm:Chains</c> entry.
+/// A factory given a <paramref name="dataDir"/> runs on that directory's SQLite file and leaves it behind (a restart is a
+/// new factory on the same directory); <paramref name="settings"/> are added to the host's configuration.
 /// </summary>
-public sealed class GatewayFactory(string rpcUrl) : WebApplicationFactory<Program>
+public sealed class GatewayFactory(string rpcUrl, string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
-    public string DataDir { get; } = Directory.CreateTempSubdirectory("molly-e2e-").FullName;
+    private readonly bool _ownsDataDir = dataDir is null;
+
+    public string DataDir { get; } = dataDir ?? Directory.CreateTempSubdirectory("molly-e2e-").FullName;
 
     public IItemStore Store => Services.GetRequiredService<IItemStore>();
 
@@ -37,6 +42,7 @@ public sealed class GatewayFactory(string rpcUrl) : WebApplicationFactory<Progra
         builder.UseSetting("Molly:Evm:Chains:0:Network", "local");
         builder.UseSetting("Molly:Evm:Chains:0:Endpoints:0", rpcUrl);
         builder.UseSetting("Molly:Evm:Chains:0:PollIntervalMs", "100");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
         // Binding appends "local" to the default ["mainnet"]; the gateway under test accepts the local network only.
         builder.ConfigureServices(s => s.PostConfigure<Molly.Api.Payments.PaymentsOptions>(o => o.Networks = ["local"]));
     }
@@ -72,13 +78,16 @@ public sealed class GatewayFactory(string rpcUrl) : WebApplicationFactory<Progra
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing) try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        if (disposing && _ownsDataDir) try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
     }
 }
 
 /// <summary>Signed requests as a merchant (or the admin) sends them (README: signed requests).</summary>
 public sealed class Merchant(HttpClient http, string keyId, string secret)
 {
+    /// <summary>The same credential through another client (a restarted host).</summary>
+    public Merchant With(HttpClient other) => new(other, keyId, secret);
+
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, string? json, HttpStatusCode expected, string? idempotencyKey = null)
     {
         var body = json is null ? [] : Encoding.UTF8.GetBytes(json);

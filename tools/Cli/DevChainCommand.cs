@@ -7,9 +7,10 @@ using Molly.Domain;
 namespace Molly.Cli;
 
 /// <summary>
-/// `molly devchain up|pay`: the local Hardhat dev chain (run.sh starts the node). `up` deploys the test USDT (account #0's
+/// `molly devchain up|pay|mine`: the local Hardhat dev chain (run.sh starts the node). `up` deploys the test USDT (account #0's
 /// first transaction, so at its fixed address), mints to accounts #1..#9 and prints what a newcomer needs; `pay` sends ETH or
-/// test USDT from a dev account with a transaction built and signed by our own EIP-1559 code. Hardhat keys only.
+/// test USDT from a dev account with a transaction built and signed by our own EIP-1559 code; `mine` mines empty blocks
+/// (the dev chain mines only when a transaction arrives, so the confirmations after a payment come from here). Hardhat keys only.
 /// </summary>
 internal static class DevChainCommand
 {
@@ -20,6 +21,7 @@ internal static class DevChainCommand
         var devchain = new Command("devchain", "The local EVM dev chain (Hardhat, chain id 31337)");
         devchain.Subcommands.Add(BuildUp(output, error));
         devchain.Subcommands.Add(BuildPay(output, error));
+        devchain.Subcommands.Add(BuildMine(output));
         return devchain;
     }
 
@@ -47,6 +49,24 @@ internal static class DevChainCommand
         cmd.SetAction(r => Pay(r.GetValue(rpc)!, r.GetValue(to)!, r.GetValue(amount)!, r.GetValue(asset)!, r.GetValue(account), output, error)
             .GetAwaiter().GetResult());
         return cmd;
+    }
+
+    private static Command BuildMine(TextWriter output)
+    {
+        var rpc = RpcOption();
+        var blocks = new Option<int>("--blocks") { Description = "blocks to mine (1..1000)", DefaultValueFactory = _ => 1 };
+        blocks.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 1000) r.AddError("--blocks must be 1..1000."); });
+        var cmd = new Command("mine", "Mine empty blocks (confirmations for the payments paid so far)") { rpc, blocks };
+        cmd.SetAction(r => Mine(r.GetValue(rpc)!, r.GetValue(blocks), output).GetAwaiter().GetResult());
+        return cmd;
+    }
+
+    private static async Task<int> Mine(string rpcUrl, int blocks, TextWriter output)
+    {
+        var chain = await ConnectAsync(rpcUrl).ConfigureAwait(false);
+        await chain.MineAsync(blocks).ConfigureAwait(false);
+        output.WriteLine($"Mined {blocks} block(s); head is block {await chain.Rpc.GetBlockNumberAsync().ConfigureAwait(false)}");
+        return 0;
     }
 
     private static async Task<int> Up(string rpcUrl, string? artifactPath, string mintText, TextWriter output, TextWriter error)
@@ -104,7 +124,7 @@ internal static class DevChainCommand
             : await chain.SendTokenAsync(from, to, baseUnits).ConfigureAwait(false);
         var receipt = await chain.WaitForReceiptAsync(hash, TimeSpan.FromSeconds(60)).ConfigureAwait(false);
         output.WriteLine($"{(receipt.Succeeded ? "Paid" : "REVERTED:")} {amountText} {asset} from account #{accountIndex} {from.Address} to {to}");
-        output.WriteLine($"Transaction     {hash} in block {receipt.BlockNumber}");
+        output.WriteLine($"Transaction     {hash} in block {receipt.BlockNumber} (its 1st confirmation; `devchain mine` adds more)");
         return receipt.Succeeded ? 0 : 1;
     }
 
