@@ -8,10 +8,13 @@ public static class DepositKeys
 {
     public const string Item = "deposit";
 
+    /// <summary>The PK prefix of deposit items (the AWS Pipe's filter and the local starter match it).</summary>
+    public const string Prefix = "dep#";
+
     /// <summary>depositId = <c>{chain}#{txHash}#{index}</c>; the item is <c>dep#{depositId}</c> / <c>deposit</c>.</summary>
     public static string DepositId(string chain, string txHash, string index) => $"{chain}#{txHash}#{index}";
 
-    public static ItemKey Deposit(string depositId) => new($"dep#{depositId}", Item);
+    public static ItemKey Deposit(string depositId) => new(Prefix + depositId, Item);
 
     /// <summary>GSI1 partition of the deposits recorded at one block height (what a reorg rewind looks up).</summary>
     public static string AtHeight(string chain, string network, ulong blockNumber) => $"depblk#{chain}#{network}#{blockNumber}";

@@ -4,17 +4,6 @@ using Molly.Storage;
 
 namespace Molly.Settlement;
 
-/// <summary>Deposit statuses (DEPOSITS.md): the watcher writes <c>detected</c> (or <c>orphaned</c> on a reorg it saw);
-/// deposit-confirm moves it to <c>credited</c>, <c>orphaned</c> or <c>needs_review</c>.</summary>
-public static class DepositStatus
-{
-    public const string Detected = "detected";
-    public const string Orphaned = "orphaned";
-    public const string Confirmed = "confirmed";
-    public const string Credited = "credited";
-    public const string NeedsReview = "needs_review";
-}
-
 /// <summary>
 /// A detected deposit as the chain watcher stores it: PK <c>dep#{depositId}</c> (depositId = <c>{chain}#{txHash}#{index}</c>),
 /// SK <c>deposit</c>; <see cref="Version"/> guards every change (optimistic concurrency).
@@ -43,10 +32,10 @@ public sealed record Deposit(
         ? DateTimeOffset.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)
         : DetectedAt;
 
-    public const string Prefix = "dep#";
-    public const string SortKey = "deposit";
+    public const string Prefix = DepositKeys.Prefix;
+    public const string SortKey = DepositKeys.Item;
 
-    public static ItemKey Key(string depositId) => new(Prefix + depositId, SortKey);
+    public static ItemKey Key(string depositId) => DepositKeys.Deposit(depositId);
 
     /// <summary>The log index for ERC-20 Transfer deposits; null for native transfers (their index is the watcher's own marker).</summary>
     public int? LogIndex => int.TryParse(Index, NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : null;

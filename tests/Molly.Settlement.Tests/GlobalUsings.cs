@@ -1,0 +1,1 @@
+global using DepositStatus = Molly.Deposits.DepositStatus;
