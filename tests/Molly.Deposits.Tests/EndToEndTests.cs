@@ -23,7 +23,8 @@ namespace Molly.Deposits.Tests;
 /// A factory given a <paramref name="dataDir"/> runs on that directory's SQLite file and leaves it behind (a restart is a
 /// new factory on the same directory); <paramref name="settings"/> are added to the host's configuration.
 /// </summary>
-public sealed class GatewayFactory(string rpcUrl, string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null)
+public sealed class GatewayFactory(string rpcUrl, string? dataDir = null, IReadOnlyDictionary<string, string>? settings = null,
+    bool settle = true)
     : WebApplicationFactory<Program>
 {
     private readonly bool _ownsDataDir = dataDir is null;
@@ -45,6 +46,9 @@ public sealed class GatewayFactory(string rpcUrl, string? dataDir = null, IReadO
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) builder.UseSetting(key, value);
         // Binding appends "local" to the default ["mainnet"]; the gateway under test accepts the local network only.
         builder.ConfigureServices(s => s.PostConfigure<Molly.Api.Payments.PaymentsOptions>(o => o.Networks = ["local"]));
+        // Tests of the watcher alone keep what it wrote: without the starter no deposit-confirm moves the deposit on.
+        if (!settle)
+            builder.ConfigureServices(s => s.Remove(s.Single(d => d.ImplementationType == typeof(Molly.Settlement.DepositConfirmStarterService))));
     }
 
     /// <summary>A merchant with an API key, made through the admin API with the bootstrapped admin credential.</summary>
@@ -132,7 +136,7 @@ public sealed class EndToEndTests(HardhatFixture hardhat) : IClassFixture<Hardha
     public async Task Payments_created_through_the_api_and_paid_in_eth_and_usdt_by_our_signed_transactions_are_detected_with_the_right_amount()
     {
         var node = hardhat.Node;
-        using var gateway = new GatewayFactory(node.RpcUrl);
+        using var gateway = new GatewayFactory(node.RpcUrl, settle: false);
         var shop = await gateway.MerchantAsync();
         await gateway.WatcherStartedAsync();
 
@@ -177,7 +181,7 @@ public sealed class EndToEndTests(HardhatFixture hardhat) : IClassFixture<Hardha
     public async Task A_deposit_in_blocks_replaced_by_evm_revert_is_orphaned_and_the_replacement_chains_deposit_is_found()
     {
         await using var node = await HardhatNode.StartAsync(); // a chain nobody else touches
-        using var gateway = new GatewayFactory(node.RpcUrl);
+        using var gateway = new GatewayFactory(node.RpcUrl, settle: false);
         var shop = await gateway.MerchantAsync();
         await gateway.WatcherStartedAsync();
         var first = await shop.CreatePaymentAsync("ETH", "1");
