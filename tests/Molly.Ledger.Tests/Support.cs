@@ -1,7 +1,6 @@
 global using Xunit;
 using System.Numerics;
 using Molly.Storage;
-using Molly.Storage.Sqlite;
 using Molly.Testing;
 
 namespace Molly.Ledger.Tests;
@@ -27,22 +26,11 @@ public interface IStoreFactory : IAsyncDisposable
 
 public sealed class SqliteStoreFactory : IStoreFactory
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("molly-ledger-").FullName;
-    private readonly List<SqliteItemStore> _stores = [];
-    private int _n;
+    private readonly TempSqliteStores _stores = new("molly-ledger-");
 
-    public Task<IItemStore> CreateAsync()
-    {
-        var store = SqliteItemStore.Open(new SqliteItemStoreOptions { Path = Path.Combine(_folder, $"s{Interlocked.Increment(ref _n)}.db") });
-        lock (_stores) _stores.Add(store);
-        return Task.FromResult<IItemStore>(store);
-    }
+    public Task<IItemStore> CreateAsync() => _stores.CreateAsync();
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var s in _stores) await s.DisposeAsync();
-        Directory.Delete(_folder, true);
-    }
+    public ValueTask DisposeAsync() => _stores.DisposeAsync();
 }
 
 public sealed class DynamoDbLocalStoreFactory : IStoreFactory
