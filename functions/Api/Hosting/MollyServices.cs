@@ -48,8 +48,8 @@ public static class MollyServices
     }
 
     /// <summary>
-    /// Local mode only: everything that on AWS is a separate function runs here as a hosted service. Later issues add the
-    /// workflow engine (a change-feed consumer) in this method.
+    /// Local mode only: everything that on AWS is a separate function runs here as a hosted service: the chain watchers, the
+    /// webhook dispatcher, and deposit-confirm (the engine plus the change-feed consumer that starts it).
     /// </summary>
     public static IServiceCollection AddLocalWorkers(this IServiceCollection services)
     {
