@@ -12,11 +12,20 @@ namespace Molly.Payments;
 /// payment URI: EIP-681 on EVM chains, BIP21 on Bitcoin and Litecoin, and a plain "tron:" URI on Tron (Tron has no URI standard).
 /// Every EVM chain shares the m/44'/60'/0' account, so one xpub serves Ethereum, BSC, Polygon and the local dev chain.
 /// Solana deposits (a wallet plus a Solana Pay reference key) are not derived here yet and are refused.
+/// <para>Addresses are derived <see cref="BlockSize"/> at a time (aligned blocks, one field inversion and one keyed HMAC per block
+/// instead of per address) and the current block of each chain and network is kept: the allocator hands out consecutive indexes
+/// from its own blocks of the same size, so most creates find their address already derived.</para>
 /// </summary>
 public sealed class ChainDepositTargets : IDepositTargetFactory
 {
+    /// <summary>Addresses derived together; the allocator's block size, so one allocator block is usually one derived block.</summary>
+    public const int BlockSize = DepositAddressAllocator.DefaultBlockSize;
+
     private readonly IReadOnlyDictionary<string, string> _xpubs;
     private readonly ConcurrentDictionary<(string Chain, string Network), DepositAddressDeriver> _derivers = new();
+    // By registry chain and network (not by deriver): each has its own allocator counter, so one cached block per key is enough
+    // even where several EVM chains share one deriver.
+    private readonly ConcurrentDictionary<(string Chain, string Network), DerivedBlock> _blocks = new();
 
     /// <param name="accountXpubs">Account xpub by deriver chain ("eth", "tron", "btc", "ltc"), or by chain and network
     /// ("btc:regtest") where a network needs its own account.</param>
@@ -40,9 +49,23 @@ public sealed class ChainDepositTargets : IDepositTargetFactory
                 _xpubs.TryGetValue($"{key.Chain}:{key.Network}", out var xpub) || _xpubs.TryGetValue(key.Chain, out xpub)
                     ? xpub
                     : throw new InvalidOperationException($"No account xpub is configured for {key.Chain} ({key.Network}).")));
-        var derived = deriver.Derive((uint)index);
-        return new DepositTarget(derived.Address, derived.Path.ToString(), Uri(asset, derived.Address, amount, label), null);
+        var address = Address(deriver, (asset.Chain, asset.Network), (uint)index);
+        return new DepositTarget(address, deriver.PathOf((uint)index).ToString(), Uri(asset, address, amount, label), null);
     }
+
+    /// <summary>The address of <paramref name="index"/> from the cached block, deriving its aligned block on a miss. Racing misses
+    /// may derive the same block twice (the same addresses); the last one stays cached.</summary>
+    private string Address(DepositAddressDeriver deriver, (string, string) key, uint index)
+    {
+        if (_blocks.TryGetValue(key, out var block) && index - block.From < (uint)block.Addresses.Length)
+            return block.Addresses[index - block.From];
+        var from = index / BlockSize * BlockSize;
+        block = new DerivedBlock(from, deriver.DeriveAddresses(from, (int)Math.Min(BlockSize, (1L << 31) - from)));
+        _blocks[key] = block;
+        return block.Addresses[index - from];
+    }
+
+    private sealed record DerivedBlock(uint From, string[] Addresses);
 
     private static string Uri(Asset asset, string address, BigInteger amount, string label) => asset.Family switch
     {

@@ -61,11 +61,10 @@ public sealed class PaymentService(
 
         var fingerprint = Fingerprint(command);
         var idemKey = Keys.Idempotency(merchant.MerchantId, idempotencyKey!);
-        var earlier = await Replay(idemKey, fingerprint, ct);
-        if (earlier is not null) return earlier;
 
-        // A taken order id is found by the transaction's condition (no read first): it costs an address index, skipped like any
-        // index whose payment is not written.
+        // A used idempotency key and a taken order id are found by the transaction's conditions (no read first: a retry is rare,
+        // a create is not); either costs an address index, skipped like any index whose payment is not written. The idempotency
+        // record's put comes before the order id's, so a retry (which repeats its order id) is answered as a replay.
         var orderKey = Keys.Order(merchant.MerchantId, command.MerchantOrderId!);
         var (asset, amount, expiry) = validated.Value;
         var now = clock.GetUtcNow();
@@ -110,10 +109,9 @@ public sealed class PaymentService(
         var created = new PaymentCreatedV1(eventId, id, merchant.MerchantId, command.MerchantOrderId!, view.Status, payment.StatusVersion,
             view.Amount, asset.Symbol, asset.Chain, target.Address, now);
         var watchKey = Keys.WatchedAddress(asset.Chain, target.Reference ?? target.Address);
-        var ops = new List<TransactOp>
+        var ops = new List<TransactOp>(6)
         {
             TransactOp.Put(item, Condition.ItemAbsent),
-            TransactOp.Put(new Item(orderKey) { ["paymentId"] = id }, Condition.ItemAbsent),
             // The original response is the payment as created: its fields that never change plus the initial status, so the
             // record keeps the payment id rather than a second copy of the response.
             TransactOp.Put(new Item(idemKey)
@@ -122,6 +120,7 @@ public sealed class PaymentService(
                 ["paymentId"] = id,
                 ["ttl"] = (now + options.IdempotencyWindow).ToUnixTimeSeconds(),
             }, Condition.ItemAbsent),
+            TransactOp.Put(new Item(orderKey) { ["paymentId"] = id }, Condition.ItemAbsent),
             TransactOp.Put(new Item(watchKey)
             {
                 ["paymentId"] = id,
@@ -147,17 +146,17 @@ public sealed class PaymentService(
         }
         catch (ConditionFailedException e) when (e.OperationIndex == 1)
         {
+            // An earlier (or concurrent) request with this idempotency key was written; answer as it did.
+            return await Replay(idemKey, fingerprint, ct)
+                ?? new CreatePaymentOutcome.Conflict("A request with this Idempotency-Key is in progress.");
+        }
+        catch (ConditionFailedException e) when (e.OperationIndex == 2)
+        {
             return new CreatePaymentOutcome.Conflict($"Merchant order id '{command.MerchantOrderId}' already has a payment.");
         }
         catch (ConditionFailedException e) when (companion is not null && e.OperationIndex == ops.Count - 1)
         {
             return new CreatePaymentOutcome.CompanionRejected();
-        }
-        catch (ConditionFailedException e) when (e.OperationIndex == 2)
-        {
-            // A concurrent request with the same idempotency key won; answer as it did.
-            return await Replay(idemKey, fingerprint, ct)
-                ?? new CreatePaymentOutcome.Conflict("A request with this Idempotency-Key is in progress.");
         }
     }
 

@@ -26,19 +26,41 @@ public sealed class RequestBodyBuffer(RequestDelegate next, IOptions<MollyOption
         var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limit + 1L;
 
-        var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+        // Bodies are small and usually announce their length: read those into an array of that size (a GET reads nothing);
+        // a body of unknown length (chunked) grows a MemoryStream from a pooled chunk.
+        MemoryStream buffer;
+        if (request.ContentLength is { } length)
         {
-            if (buffer.Length + read > limit)
-            {
-                await TooLarge(context, limit);
-                return;
-            }
-            buffer.Write(chunk, 0, read);
+            var bytes = length == 0 ? [] : new byte[length];
+            var filled = 0;
+            int read;
+            while (filled < bytes.Length && (read = await request.Body.ReadAsync(bytes.AsMemory(filled), context.RequestAborted)) > 0)
+                filled += read;
+            buffer = new MemoryStream(bytes, 0, filled, writable: false, publiclyVisible: true);
         }
-        buffer.Position = 0;
+        else
+        {
+            buffer = new MemoryStream();
+            var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+            try
+            {
+                int read;
+                while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
+                {
+                    if (buffer.Length + read > limit)
+                    {
+                        await TooLarge(context, limit);
+                        return;
+                    }
+                    buffer.Write(chunk, 0, read);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+            }
+            buffer.Position = 0;
+        }
         context.Items[BufferKey] = buffer;
         request.Body = buffer;
         await next(context);

@@ -23,27 +23,32 @@ public sealed class MerchantSettingsStore(IItemStore store, AssetRegistry assets
 {
     public const string PlanItem = "molly.plan";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(10);
-    private readonly ConcurrentDictionary<string, (MerchantSettings Settings, DateTimeOffset Until)> _cache = new();
+    // The payment service's view is cached beside the settings, so a create does not build the accepted-assets set again.
+    private readonly ConcurrentDictionary<string, Cached> _cache = new();
 
-    public async Task<MerchantSettings> GetAsync(string merchantId, CancellationToken ct)
+    public async Task<MerchantSettings> GetAsync(string merchantId, CancellationToken ct) => (await GetCachedAsync(merchantId, ct)).Settings;
+
+    public async Task<MerchantPaymentSettings> GetPaymentSettingsAsync(string merchantId, CancellationToken ct) =>
+        (await GetCachedAsync(merchantId, ct)).Payments;
+
+    private async ValueTask<Cached> GetCachedAsync(string merchantId, CancellationToken ct)
     {
         var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(merchantId, out var cached) && cached.Until > now) return cached.Settings;
+        if (_cache.TryGetValue(merchantId, out var cached) && cached.Until > now) return cached;
         var item = await store.GetAsync(Key(merchantId), ct);
         var settings = item is null
             ? new MerchantSettings(assets.Assets.Select(a => a.Id).ToList(), 0, MerchantPlan.Standard)
             : new MerchantSettings(
                 JsonSerializer.Deserialize(item.RequireString("acceptedAssets"), SettingsJson.Default.ListString)!,
                 (int)(item.GetInt64("toleranceBps") ?? 0), item.GetString("plan") ?? MerchantPlan.Standard);
-        _cache[merchantId] = (settings, now + CacheFor);
-        return settings;
+        cached = new Cached(settings,
+            new MerchantPaymentSettings(merchantId, settings.AcceptedAssets.ToHashSet(StringComparer.Ordinal), settings.UnderpaymentToleranceBps),
+            now + CacheFor);
+        _cache[merchantId] = cached;
+        return cached;
     }
 
-    public async Task<MerchantPaymentSettings> GetPaymentSettingsAsync(string merchantId, CancellationToken ct)
-    {
-        var s = await GetAsync(merchantId, ct);
-        return new MerchantPaymentSettings(merchantId, s.AcceptedAssets.ToHashSet(StringComparer.Ordinal), s.UnderpaymentToleranceBps);
-    }
+    private sealed record Cached(MerchantSettings Settings, MerchantPaymentSettings Payments, DateTimeOffset Until);
 
     /// <summary>Validates and stores; returns field errors or null.</summary>
     public async Task<Dictionary<string, string[]>?> PutAsync(string merchantId, MerchantSettings settings, CancellationToken ct)

@@ -120,21 +120,25 @@ public sealed class DepositAddressDeriver
         using var children = new ChildPublicKeys(_receive);
         Span<byte> key = stackalloc byte[ChildPublicKeys.KeySize];
         children.Derive(index, 1, key);
-        return new(index, _receivePath.Derive(index), _address(key));
+        return new(index, PathOf(index), _address(key));
     }
+
+    /// <summary>The full derivation path of receive index <paramref name="index"/> (account path/0/index).</summary>
+    public KeyPath PathOf(uint index) => _receivePath.Derive(index);
 
     /// <summary>Derives <paramref name="count"/> addresses from <paramref name="from"/>, in index order, on every core.</summary>
     public DerivedAddress[] DeriveRange(uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
     {
         var addresses = DeriveAddresses(from, count, progress, cancellationToken);
         var result = new DerivedAddress[count];
-        for (var i = 0; i < count; i++) result[i] = new DerivedAddress(from + (uint)i, _receivePath.Derive(from + (uint)i), addresses[i]);
+        for (var i = 0; i < count; i++) result[i] = new DerivedAddress(from + (uint)i, PathOf(from + (uint)i), addresses[i]);
         return result;
     }
 
     /// <summary>
-    /// The addresses alone of indexes <paramref name="from"/>.. in order, on every core: blocks of 256 children share
-    /// one field inversion, each worker thread keeps its own keyed HMAC; <paramref name="progress"/> gets each block's count.
+    /// The addresses alone of indexes <paramref name="from"/>.. in order: blocks of 256 children share one field inversion.
+    /// Up to one block is derived on the caller's thread (the payments API derives a few dozen at a time); more go on every core,
+    /// each worker thread keeping its own keyed HMAC. <paramref name="progress"/> gets each block's count.
     /// </summary>
     public string[] DeriveAddresses(uint from, int count, Action<int>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -142,6 +146,12 @@ public sealed class DepositAddressDeriver
         if ((ulong)from + (ulong)count > KeyPath.HardenedBit) throw new ArgumentOutOfRangeException(nameof(count), "Indexes must stay below 2^31.");
         var result = new string[count];
         var chunks = (count + Chunk - 1) / Chunk;
+        if (chunks == 1)
+        {
+            using var children = new ChildPublicKeys(_receive);
+            DeriveChunk(children, from, 0, count, result, progress);
+            return result;
+        }
         Parallel.For(
             0,
             chunks,
@@ -149,16 +159,21 @@ public sealed class DepositAddressDeriver
             () => new ChildPublicKeys(_receive),
             (c, _, children) =>
             {
-                var start = c * Chunk;
-                var n = Math.Min(count, start + Chunk) - start;
-                Span<byte> keys = stackalloc byte[Chunk * ChildPublicKeys.KeySize];
-                children.Derive(from + (uint)start, n, keys);
-                for (var i = 0; i < n; i++) result[start + i] = _address(keys.Slice(i * ChildPublicKeys.KeySize, ChildPublicKeys.KeySize));
-                progress?.Invoke(n);
+                DeriveChunk(children, from, c * Chunk, count, result, progress);
                 return children;
             },
             children => children.Dispose());
         return result;
+    }
+
+    /// <summary>Addresses of indexes from + start .. (at most one block, not past <paramref name="count"/>) into result[start..].</summary>
+    private void DeriveChunk(ChildPublicKeys children, uint from, int start, int count, string[] result, Action<int>? progress)
+    {
+        var n = Math.Min(count, start + Chunk) - start;
+        Span<byte> keys = stackalloc byte[Chunk * ChildPublicKeys.KeySize];
+        children.Derive(from + (uint)start, n, keys);
+        for (var i = 0; i < n; i++) result[start + i] = _address(keys.Slice(i * ChildPublicKeys.KeySize, ChildPublicKeys.KeySize));
+        progress?.Invoke(n);
     }
 
     /// <summary>
