@@ -33,7 +33,11 @@ public sealed class PaymentsLoadBenchmark : IBenchmarkSuite
         var dataDir = Directory.CreateTempSubdirectory("molly-load-").FullName;
         var port = FreePort();
         var dll = Path.Combine(AppContext.BaseDirectory, "Molly.Api.dll");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The host runs from its own folder, as deployed, so it reads its appsettings.json (the content root is the working directory).
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory,
+        };
         foreach (var a in new[] { dll, "--urls", $"http://127.0.0.1:{port}", "--Molly:DataDir", dataDir,
                      "--Molly:Payments:StandardPermitsPerSecond", "1000000", "--Molly:Payments:StandardBurst", "1000000",
                      "--Logging:LogLevel:Default", "Warning" })
