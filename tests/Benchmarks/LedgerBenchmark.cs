@@ -121,6 +121,7 @@ public sealed class LedgerBenchmark : IBenchmarkSuite
         var elapsed = sw.Elapsed;
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         var (commits, requests, written) = (store.Commits - commits0, store.WriteRequests - requests0, BytesWritten() - written0);
+        Console.WriteLine($"  debug: flushes {store.IndexFlushes} commits {store.Commits} ckpts {store.BackgroundCheckpoints}");
         Volatile.Write(ref stop, true);
         await Task.WhenAll(tasks);
         return new Measurement(ops / elapsed.TotalSeconds, cpu.TotalMicroseconds / ops, written / 1024.0 / ops, ops / (double)Math.Max(1, commits), ops / (double)Math.Max(1, requests));
@@ -136,13 +137,16 @@ public sealed class LedgerBenchmark : IBenchmarkSuite
         }
     }
 
+    private static long _seq;
+
     private static async Task TransferLoop(LedgerEngine ledger, int writer, Func<bool> running, bool hot)
     {
         var n = 0;
         while (running())
         {
             var k = (writer + n) % Merchants;
-            var t = new CreateTransfer(TransferId.Parse($"w{writer}-{n++}"), Source(k), hot ? Hot : Merchant(k), 1, Asset, 1);
+            var t = new CreateTransfer(TransferId.Parse(Environment.GetEnvironmentVariable("TID") == "1" ? $"t{Interlocked.Increment(ref _seq):D12}" : $"w{writer}-{n}"), Source(k), hot ? Hot : Merchant(k), 1, Asset, 1);
+            n++;
             var r = await ledger.SubmitAsync(t);
             if (r != TransferResult.Ok) throw new InvalidOperationException($"Transfer {t.Id} failed: {r}");
         }
