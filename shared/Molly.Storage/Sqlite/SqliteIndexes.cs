@@ -28,7 +28,6 @@ internal sealed class SqliteIndexes : IDisposable
     private readonly SqliteWriter.Statement _changesAfter;
     private bool _incomplete;
     private bool _replayedInTransaction;
-    private long _dataVersion;
 
     public SqliteIndexes(SqliteWriter writer)
     {
@@ -88,9 +87,7 @@ internal sealed class SqliteIndexes : IDisposable
     /// <summary>Called at the start of each write transaction (the write lock held): notices another connection's commits.</summary>
     public void OnBegin()
     {
-        var version = _writer.DataVersion();
-        if (version != _dataVersion) _incomplete = true;
-        _dataVersion = version;
+        if (_writer.ForeignCommitSeen) _incomplete = true;
     }
 
     /// <summary>After a commit: the flushed moves are gone; the moves of that transaction are pending from now on, so the
@@ -133,7 +130,6 @@ internal sealed class SqliteIndexes : IDisposable
     public void Recover()
     {
         ReplayChangeLog();
-        _dataVersion = _writer.DataVersion();
         _incomplete = false;
     }
 

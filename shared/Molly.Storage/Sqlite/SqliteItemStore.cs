@@ -152,7 +152,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         ValidateKey(key);
         ArgumentNullException.ThrowIfNull(update);
         var result = await Enqueue(w => w.Apply(TransactOp.Update(key, update, condition), null), ct).ConfigureAwait(false);
-        return result!;
+        return result!.Clone(); // the writer keeps the instance it returned as its cached copy
     }
 
     public Task<Item?> DeleteAsync(ItemKey key, Condition? condition = null, CancellationToken ct = default)

@@ -27,6 +27,19 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>Index entry moves of the writes so far not yet applied to the index tables, in write order.</summary>
     public SqliteIndexes Indexes { get; }
 
+    // The items this writer last read or wrote, as stored: a balance shard or a counter updated by every group is then
+    // neither read back from SQLite nor decoded again. Exact because this connection is the only one writing while its
+    // transaction is open; another connection's commit (data_version) or a rollback clears it, and a rolled-back
+    // savepoint puts back what its request changed. Cached items are never mutated (an update clones).
+    private const int CacheLimit = 8192;
+    private readonly Dictionary<ItemKey, (Item Item, byte[] Attrs)> _cache = [];
+    private readonly List<(ItemKey Key, bool Had, (Item Item, byte[] Attrs) Old)> _undo = [];
+    private int _undoMark;
+    private long _dataVersionSeen = -1;
+
+    /// <summary>True when another connection committed between this writer's previous transaction and the current one.</summary>
+    public bool ForeignCommitSeen { get; private set; }
+
     public SqliteWriter(SqliteConnection connection)
     {
         _connection = connection;
@@ -68,33 +81,83 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>True while a transaction is open on the connection (false after SQLite rolled it back on its own).</summary>
     public bool InTransaction => raw.sqlite3_get_autocommit(_connection.Handle) == 0;
 
-    public void Begin() => _begin.Run();
+    /// <summary>Opens the write transaction (taking the file's write lock) and notices another connection's commits.</summary>
+    public void Begin()
+    {
+        _begin.Run();
+        var version = DataVersion();
+        ForeignCommitSeen = _dataVersionSeen >= 0 && version != _dataVersionSeen;
+        if (ForeignCommitSeen) _cache.Clear();
+        _dataVersionSeen = version;
+    }
 
-    public void Commit() => _commit.Run();
+    public void Commit()
+    {
+        _commit.Run();
+        _undo.Clear();
+    }
 
     public void Rollback()
     {
+        _cache.Clear();
+        _undo.Clear();
         if (InTransaction) _rollback.Run();
     }
 
-    public void Savepoint() => _savepoint.Run();
+    public void Savepoint()
+    {
+        _savepoint.Run();
+        _undoMark = _undo.Count;
+    }
 
     public void Release() => _release.Run();
 
     public void RollbackToSavepoint()
     {
+        for (var i = _undo.Count - 1; i >= _undoMark; i--)
+        {
+            var (key, had, old) = _undo[i];
+            if (had) _cache[key] = old;
+            else _cache.Remove(key);
+        }
+        _undo.RemoveRange(_undoMark, _undo.Count - _undoMark);
         _rollbackTo.Run();
         _release.Run();
+    }
+
+    /// <summary>Sets (or with a null item forgets) the cached copy of an item, noting how to put it back.</summary>
+    private void Remember(ItemKey key, Item? item, byte[]? attrs)
+    {
+        var had = _cache.TryGetValue(key, out var old);
+        if (!had && item is null) return;
+        _undo.Add((key, had, old));
+        if (item is null) _cache.Remove(key);
+        else
+        {
+            if (!had && _cache.Count >= CacheLimit) Evict();
+            _cache[key] = (item, attrs!);
+        }
+    }
+
+    private void Evict()
+    {
+        // Rarely full: start over, keeping the entries the open transaction may still put back.
+        var keep = _undo.Select(u => u.Key).ToHashSet();
+        foreach (var key in _cache.Keys.Where(k => !keep.Contains(k)).ToList()) _cache.Remove(key);
     }
 
     /// <summary>The current item and its stored attributes as UTF-8 (reused as the change log's old image, not encoded again).</summary>
     private (Item? Item, byte[]? Attrs) Get(ItemKey key)
     {
+        if (_cache.TryGetValue(key, out var cached)) return cached;
         _get.Text(1, key.PK);
         _get.Text(2, key.SK);
         var attrs = _get.StepRow() ? raw.sqlite3_column_blob(_get.Handle, 0).ToArray() : null;
         _get.Reset();
-        return (attrs is null ? null : AttributeCodec.Decode(key, attrs), attrs);
+        if (attrs is null) return (null, null);
+        var item = AttributeCodec.Decode(key, attrs);
+        Remember(key, item, attrs);
+        return (item, attrs);
     }
 
     /// <summary>Writes an item encoded on the caller's thread (single write: <paramref name="index"/> null; transaction: its
@@ -105,6 +168,7 @@ internal sealed class SqliteWriter : IDisposable
         if (condition is not null && !condition.IsSatisfiedBy(current))
             throw new ConditionFailedException(item.Key, index);
         Write(current, currentAttrs, item);
+        Remember(item.Key, null, null); // no decoded copy of a put: the next read decodes it
     }
 
     /// <summary>Applies one update, delete or check (single write: <paramref name="index"/> null; transaction: its position).
@@ -120,7 +184,9 @@ internal sealed class SqliteWriter : IDisposable
                 var next = update.Changes.ApplyTo(update.Key, current);
                 ItemSize.Ensure(next);
                 SqliteItemStore.ValidateIndexKeys(next);
-                Write(current, currentAttrs, EncodedItem.From(next));
+                var encoded = EncodedItem.From(next);
+                Write(current, currentAttrs, encoded);
+                Remember(next.Key, next, encoded.Attrs); // the caller gets a clone (SqliteItemStore.UpdateAsync)
                 return next;
             case DeleteOp:
                 if (current is not null) Remove(current, currentAttrs!);
@@ -152,6 +218,7 @@ internal sealed class SqliteWriter : IDisposable
     {
         var key = current.Key;
         Indexes.Note(key, IndexKeys.Of(current), IndexKeys.None);
+        Remember(key, null, null);
         _delete.Text(1, key.PK);
         _delete.Text(2, key.SK);
         _delete.Run();
