@@ -255,4 +255,44 @@ public sealed class SqliteIndexTests : IDisposable
         Assert.True(store.BackgroundCheckpoints > 0);
         Assert.Equal(0, Scalar(DbPath, "SELECT count(*) FROM items WHERE pk <> 'c';"));
     }
+
+    [Fact]
+    public async Task The_writers_item_cache_forgets_what_a_failed_request_changed()
+    {
+        await using var store = OpenDeferred(DbPath);
+        await store.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1L));
+        Task<Item> last;
+        Task failed;
+        using (store.HoldWriter())
+        {
+            _ = store.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 10L));
+            failed = store.TransactWriteAsync(
+            [
+                TransactOp.Update(new ItemKey("n", "x"), new Update().Add("v", 100L)),
+                TransactOp.Check(new ItemKey("missing", "x"), Condition.ItemExists),
+            ]);
+            _ = store.DeleteAsync(new ItemKey("n", "x"), Condition.AttributeEquals("v", 0L)); // fails: v is 11
+            last = store.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1000L));
+        }
+        await Assert.ThrowsAsync<ConditionFailedException>(() => failed);
+        Assert.Equal(1011L, (await last).GetInt64("v"));
+        Assert.Equal(1011L, (await store.GetAsync(new ItemKey("n", "x")))!.GetInt64("v"));
+
+        // The item handed back is the caller's own: changing it changes nothing stored or cached.
+        var returned = await store.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1L));
+        returned["v"] = 5L;
+        Assert.Equal(1013L, (await store.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1L))).GetInt64("v"));
+    }
+
+    [Fact]
+    public async Task The_writers_item_cache_sees_another_connections_writes()
+    {
+        await using var a = OpenDeferred(DbPath);
+        await using var b = OpenDeferred(DbPath);
+        await a.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1L)); // cached by a's writer
+        await b.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 10L));
+        Assert.Equal(111L, (await a.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 100L))).GetInt64("v"));
+        await b.DeleteAsync(new ItemKey("n", "x"));
+        await Assert.ThrowsAsync<ConditionFailedException>(() => a.UpdateAsync(new ItemKey("n", "x"), new Update().Add("v", 1L), Condition.ItemExists));
+    }
 }
