@@ -169,6 +169,15 @@ public sealed class PaymentService(
         return item is null || item.GetString("merchantId") != merchantId ? null : FromItem(paymentId, item);
     }
 
+    /// <summary>A payment by its id alone, for the payer's checkout page (the id is the capability: 80 random bits).
+    /// The caller shows the payer only what paying needs, never the merchant's metadata or order id.</summary>
+    public async Task<PaymentView?> GetForPayerAsync(string paymentId, CancellationToken ct = default)
+    {
+        if (!IsToken(paymentId) || paymentId.Length > 64) return null;
+        var item = await store.GetAsync(Keys.Payment(paymentId), ct);
+        return item is null ? null : FromItem(paymentId, item);
+    }
+
     /// <summary>Newest first; optionally one status; optionally created within [from, to].</summary>
     public async Task<Page<PaymentView>> ListAsync(string merchantId, PaymentStatus? status, DateTimeOffset? from, DateTimeOffset? to,
         int limit, string? cursor, CancellationToken ct = default)

@@ -302,6 +302,8 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
     [InlineData("payments-list.json", HttpStatusCode.OK)]
     [InlineData("rest-health.json", HttpStatusCode.OK)]
     [InlineData("rest-payments-list.json", HttpStatusCode.OK)]
+    [InlineData("checkout-page.json", HttpStatusCode.NotFound)] // a payment of another deployment: the 404 page
+    [InlineData("checkout-status.json", HttpStatusCode.NotFound)]
     public async Task Each_api_gateway_sample_event_is_answered(string sample, HttpStatusCode expected)
     {
         // What the Lambda Web Adapter does with an API Gateway event: method, path and query, headers, body. The deployed
