@@ -113,6 +113,31 @@ public sealed partial class CheckoutTests : IClassFixture<CheckoutFactory>
     }
 
     [Fact]
+    public async Task Past_its_expiry_the_page_says_expired_and_no_longer_shows_the_address()
+    {
+        var id = (await _merchant.CreatePaymentAsync(Body("o-expired", extra: ""","expiresInSeconds":60"""))).GetProperty("id").GetString()!;
+        Assert.Contains("<section id=\"pending\">", (await Page($"/checkout/{id}")).Html);
+        _factory.Clock.Advance(TimeSpan.FromSeconds(61)); // the stored status is still "created": no expiry worker ran
+        var (_, html) = await Page($"/checkout/{id}");
+        Assert.Contains("<strong id=\"status\">Expired: do not send funds to this address</strong>", html);
+        Assert.Contains("<section id=\"pending\" hidden>", html);
+        Assert.Contains("<strong id=\"countdown\">0:00</strong>", html);
+    }
+
+    [Theory]
+    [InlineData("Local", "10.1.2.3", null, "10.1.2.3")]
+    [InlineData("Local", "10.1.2.3", "203.0.113.9", "10.1.2.3")] // on one machine a client could send any X-Forwarded-For
+    [InlineData("Aws", "127.0.0.1", "198.51.100.1, 203.0.113.9", "203.0.113.9")] // the entry API Gateway appended, not the client's
+    [InlineData("Aws", "127.0.0.1", null, "127.0.0.1")]
+    public void The_throttle_keys_on_the_client_ip(string mode, string remote, string? forwardedFor, string expected)
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(remote);
+        if (forwardedFor is not null) context.Request.Headers["X-Forwarded-For"] = forwardedFor;
+        Assert.Equal(expected, Molly.Api.Checkout.CheckoutApi.ClientIp(context, Enum.Parse<Molly.Api.Hosting.RuntimeMode>(mode)));
+    }
+
+    [Fact]
     public async Task The_qr_code_is_the_payment_uri()
     {
         var p = await _merchant.CreatePaymentAsync(Body("o-qr"));
@@ -285,6 +310,7 @@ public sealed partial class CheckoutTests : IClassFixture<CheckoutFactory>
         Assert.True(page.TryGetProperty("404", out _));
         var status = paths.GetProperty("/checkout/{id}/status").GetProperty("get").GetProperty("responses");
         Assert.True(status.TryGetProperty("200", out _));
+        Assert.True(status.TryGetProperty("404", out _));
         Assert.True(status.TryGetProperty("429", out _));
         Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("CheckoutStatusResponse", out _));
     }

@@ -53,7 +53,8 @@ public static partial class CheckoutApi
             .WithSummary("The payer's checkout page (HTML; ?lang=en|zh|ja|nl, else Accept-Language); an unknown id is a 404 page.")
             .Produces<string>(StatusCodes.Status200OK, "text/html").Produces<string>(StatusCodes.Status404NotFound, "text/html");
         checkout.MapGet("/{id}/status", Status).WithName("CheckoutStatus")
-            .WithSummary("The payment's status for the checkout page's polling (public; cacheable for 1 s).");
+            .WithSummary("The payment's status for the checkout page's polling (public; cacheable for 1 s).")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return app;
     }
 
@@ -64,7 +65,7 @@ public static partial class CheckoutApi
         var nonce = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16));
         var headers = http.Response.Headers;
         headers.ContentSecurityPolicy =
-            $"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src 'self' data:; connect-src 'self'; " +
+            $"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; connect-src 'self'; " +
             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
         headers.XContentTypeOptions = "nosniff";
         headers["Referrer-Policy"] = "no-referrer";
@@ -94,10 +95,18 @@ public static partial class CheckoutApi
     private static bool IsPaymentId(string id) => PaymentIdPattern().IsMatch(id);
 
     /// <summary>
-    /// One token bucket per client IP. On one machine that is the connection's address; behind API Gateway and the Lambda Web
-    /// Adapter every connection comes from the adapter, so the client is the last X-Forwarded-For entry (the one API Gateway
-    /// appended; earlier entries are whatever the client sent).
+    /// The client's IP. On one machine that is the connection's address; behind API Gateway and the Lambda Web Adapter every
+    /// connection comes from the adapter, so it is the last X-Forwarded-For entry (the one API Gateway appended; earlier entries
+    /// are whatever the client sent).
     /// </summary>
+    internal static string ClientIp(HttpContext context, RuntimeMode mode)
+    {
+        if (mode == RuntimeMode.Aws && context.Request.Headers["X-Forwarded-For"].ToString() is { Length: > 0 } forwarded)
+            return forwarded.Split(',')[^1].Trim();
+        return context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
+    }
+
+    /// <summary>One token bucket per client IP (<see cref="ClientIp"/>).</summary>
     private sealed class ClientIpPolicy(IOptions<CheckoutOptions> options, IOptions<MollyOptions> molly, TimeProvider time) : IRateLimiterPolicy<string>
     {
         public Func<OnRejectedContext, CancellationToken, ValueTask>? OnRejected { get; } = async (ctx, _) =>
@@ -114,12 +123,6 @@ public static partial class CheckoutApi
             return RateLimitPartition.Get($"checkout:{ClientIp(context, molly.Value.Mode)}", _ => new TokenBucket(time, o.PermitsPerSecond, o.Burst));
         }
 
-        internal static string ClientIp(HttpContext context, RuntimeMode mode)
-        {
-            if (mode == RuntimeMode.Aws && context.Request.Headers["X-Forwarded-For"].ToString() is { Length: > 0 } forwarded)
-                return forwarded.Split(',')[^1].Trim();
-            return context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
-        }
     }
 }
 

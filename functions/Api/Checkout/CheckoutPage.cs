@@ -55,19 +55,21 @@ public static class CheckoutPage
 
     public static string Render(PaymentView p, CheckoutText t, string nonce, DateTimeOffset now)
     {
-        var paid = IsPaid(p.Status);
+        // The expiry worker marks a payment expired a little after its time; the page says so from the first second.
+        var status = p.Status == "created" && now >= p.ExpiresAt ? "expired" : p.Status;
+        var paid = IsPaid(status);
         var redirect = SafeRedirect(p.RedirectUrl);
         var data = new CheckoutScriptData($"/checkout/{p.Id}/status", p.ExpiresAt, now, p.Status, PollMilliseconds, t.Copied,
             Statuses.ToDictionary(s => s, t.StatusText));
         var b = new StringBuilder(16 * 1024);
         Head(b, t, nonce, t.Title, $"/checkout/{p.Id}");
-        b.Append("<main data-status=\"").Append(E(p.Status)).Append("\">\n<h1>").Append(E(t.Title)).Append("</h1>\n");
+        b.Append("<main data-status=\"").Append(E(status)).Append("\">\n<h1>").Append(E(t.Title)).Append("</h1>\n");
         b.Append("<p class=\"amount\"><span class=\"label\">").Append(E(t.Amount)).Append("</span> <strong id=\"amount\">")
             .Append(E(p.Amount)).Append("</strong> <strong id=\"asset\">").Append(E(p.Asset)).Append("</strong></p>\n");
         b.Append("<p><span class=\"label\">").Append(E(t.Network)).Append("</span> <span id=\"chain\">")
             .Append(E(ChainName(p.Chain, p.Network))).Append("</span></p>\n");
 
-        b.Append("<section id=\"pending\"").Append(paid ? " hidden" : "").Append(">\n<p>").Append(E(t.Instruction)).Append("</p>\n");
+        b.Append("<section id=\"pending\"").Append(paid || status == "expired" ? " hidden" : "").Append(">\n<p>").Append(E(t.Instruction)).Append("</p>\n");
         b.Append("<figure id=\"qr\" aria-label=\"").Append(E(t.ScanQr)).Append("\">").Append(QrSvg(p.PaymentUri))
             .Append("<figcaption>").Append(E(t.ScanQr)).Append("</figcaption></figure>\n");
         b.Append("<p class=\"label\">").Append(E(t.Address)).Append("</p>\n<p class=\"address\"><code id=\"address\">").Append(E(p.Address))
@@ -76,7 +78,7 @@ public static class CheckoutPage
         b.Append("<p><span class=\"label\">").Append(E(t.TimeLeft)).Append("</span> <strong id=\"countdown\">")
             .Append(Countdown(p.ExpiresAt - now)).Append("</strong></p>\n</section>\n");
 
-        b.Append("<p><span class=\"label\">").Append(E(t.Status)).Append("</span> <strong id=\"status\">").Append(E(t.StatusText(p.Status)))
+        b.Append("<p><span class=\"label\">").Append(E(t.Status)).Append("</span> <strong id=\"status\">").Append(E(t.StatusText(status)))
             .Append("</strong></p>\n");
         b.Append("<section id=\"paid\"").Append(paid ? "" : " hidden").Append(">\n<p class=\"done\">✓ ").Append(E(t.StatusPaid)).Append("</p>\n");
         b.Append("<p><a id=\"return\" href=\"").Append(E(redirect ?? "#")).Append('"').Append(paid && redirect is not null ? "" : " hidden")
@@ -145,8 +147,8 @@ public static class CheckoutPage
     var s = status === 'created' && left === 0 ? 'expired' : status; // the server marks it expired a little later
     document.querySelector('main').setAttribute('data-status', s);
     $('status').textContent = d.statuses[s] || s;
+    $('pending').hidden = paid(s) || s === 'expired'; // no address or QR code once nothing should be sent
     if (paid(s)) {
-      $('pending').hidden = true;
       $('paid').hidden = false;
       if (redirect) { $('return').href = redirect; $('return').hidden = false; }
     }
