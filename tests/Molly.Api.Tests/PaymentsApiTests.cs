@@ -497,3 +497,51 @@ public sealed class SignedIdempotencyKeyTests(SignedIdempotencyKeyFactory factor
         Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, "/v1/me")).StatusCode); // no Idempotency-Key: nothing to sign
     }
 }
+
+/// <summary>Solana receiving wallets as configuration (public keys only), as on AWS: shard 0 is the Trezor vector's
+/// m/44'/501'/0'/0' wallet of "all all ... all" (solana.json).</summary>
+public sealed class ConfiguredSolanaRecipientsFactory() : ApiFactory("Sqlite", new Dictionary<string, string>
+{
+    ["Molly:Payments:SolanaRecipients:mainnet:0"] = ConfiguredSolanaRecipientsTests.TrezorWallet,
+});
+
+public sealed class ConfiguredSolanaRecipientsTests(ConfiguredSolanaRecipientsFactory factory) : IClassFixture<ConfiguredSolanaRecipientsFactory>
+{
+    public const string TrezorWallet = "14CCvQzQzHCVgZM3j9soPnXuJXh1RmCfwLVUcdfbZVBS";
+
+    [Fact]
+    public async Task A_solana_payment_pays_the_configured_wallet_of_its_shard()
+    {
+        var http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        var admin = new SignedClient(http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+        var merchant = (await (await admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", """{"name":"Sol shop"}"""))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var key = (await (await admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys"))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        var shop = new SignedClient(http, key.KeyId, key.Secret, factory.Clock.GetUtcNow);
+        var request = shop.Build(HttpMethod.Post, "/v1/payments", """{"merchantOrderId":"o-1","amount":"0.02","asset":"SOL","chain":"solana"}""");
+        request.Headers.Add("Idempotency-Key", "k-1");
+        var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        var payment = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(TrezorWallet, payment.GetProperty("address").GetString());
+        Assert.StartsWith($"solana:{TrezorWallet}?amount=0.02&reference=", payment.GetProperty("paymentUri").GetString());
+    }
+
+    [Theory]
+    [InlineData("DShWnroshVbeUp28oopA3Pu7oFPDBtC1DBmPECXXAQ9n")] // the ATA vector's off-curve owner: a program address
+    [InlineData("not-base58-0OIl")]
+    public void A_recipient_that_is_not_a_wallet_stops_the_host_at_start(string recipient)
+    {
+        using var bad = new BadSolanaRecipientFactory(recipient);
+        var e = Assert.ThrowsAny<Exception>(() => bad.CreateClient());
+        Assert.Contains("SolanaRecipients", e.ToString());
+    }
+
+    private sealed class BadSolanaRecipientFactory(string recipient) : ApiFactory("Sqlite", new Dictionary<string, string>
+    {
+        ["Molly:Payments:SolanaRecipients:mainnet:0"] = recipient,
+    });
+}
