@@ -138,6 +138,21 @@ public sealed partial class CheckoutTests : IClassFixture<CheckoutFactory>
     }
 
     [Fact]
+    public async Task A_solana_pay_payment_has_no_copy_button_and_says_to_pay_with_a_wallet()
+    {
+        var p = await _merchant.CreatePaymentAsync("""{"merchantOrderId":"o-sol","amount":"2.5","asset":"USDC","chain":"solana"}""");
+        Assert.NotNull(p.GetProperty("reference").GetString());
+        var (_, html) = await Page($"/checkout/{p.GetProperty("id").GetString()}?lang=zh");
+        Assert.Contains($"<code id=\"address\">{p.GetProperty("address").GetString()}</code></p>", html);
+        Assert.DoesNotContain("id=\"copy\"", html);
+        Assert.Contains("<p id=\"wallet-only\" class=\"note\">请使用能扫描", html);
+        Assert.Contains("<span id=\"chain\">Solana</span>", html);
+
+        var tron = await Page($"/checkout/{(await _merchant.CreatePaymentAsync(Body("o-not-sol"))).GetProperty("id").GetString()}");
+        Assert.DoesNotContain("wallet-only", tron.Html);
+    }
+
+    [Fact]
     public async Task The_qr_code_is_the_payment_uri()
     {
         var p = await _merchant.CreatePaymentAsync(Body("o-qr"));

@@ -72,8 +72,10 @@ public static class CheckoutPage
         b.Append("<section id=\"pending\"").Append(paid || status == "expired" ? " hidden" : "").Append(">\n<p>").Append(E(t.Instruction)).Append("</p>\n");
         b.Append("<figure id=\"qr\" aria-label=\"").Append(E(t.ScanQr)).Append("\">").Append(QrSvg(p.PaymentUri))
             .Append("<figcaption>").Append(E(t.ScanQr)).Append("</figcaption></figure>\n");
+        // A payment told apart by its reference key (Solana Pay) shares its address with others: no copy button, a warning.
         b.Append("<p class=\"label\">").Append(E(t.Address)).Append("</p>\n<p class=\"address\"><code id=\"address\">").Append(E(p.Address))
-            .Append("</code> <button type=\"button\" id=\"copy\">").Append(E(t.Copy)).Append("</button></p>\n");
+            .Append("</code>").Append(p.Reference is null ? $" <button type=\"button\" id=\"copy\">{E(t.Copy)}</button>" : "").Append("</p>\n");
+        if (p.Reference is not null) b.Append("<p id=\"wallet-only\" class=\"note\">").Append(E(t.WalletOnly)).Append("</p>\n");
         b.Append("<p><a id=\"wallet\" href=\"").Append(E(p.PaymentUri)).Append("\">").Append(E(t.OpenInWallet)).Append("</a></p>\n");
         b.Append("<p><span class=\"label\">").Append(E(t.TimeLeft)).Append("</span> <strong id=\"countdown\">")
             .Append(Countdown(p.ExpiresAt - now)).Append("</strong></p>\n</section>\n");
@@ -133,7 +135,7 @@ public static class CheckoutPage
         "figure{margin:1rem auto;max-width:16rem;text-align:center}figure svg{width:100%;height:auto}figcaption{font-size:.85rem;color:#5c6370}" +
         ".address{display:flex;gap:.5rem;align-items:center}code{word-break:break-all;font-size:.95rem}" +
         "button{padding:.35rem .8rem;border:1px solid #888;border-radius:.4rem;background:#fff;cursor:pointer}" +
-        ".done{font-size:1.4rem;color:#12813a}[hidden]{display:none!important}";
+        ".note{background:#fff4d6;padding:.5rem .75rem;border-radius:.4rem;font-size:.9rem}.done{font-size:1.4rem;color:#12813a}[hidden]{display:none!important}";
 
     // The countdown uses the server's clock (the payer's may be wrong); polling stops once the payment is paid.
     private const string Script = """
@@ -170,7 +172,7 @@ public static class CheckoutPage
       }, function () { })
       .then(function () { if (!paid(status)) setTimeout(poll, d.pollMilliseconds); });
   }
-  $('copy').addEventListener('click', function () {
+  if ($('copy')) $('copy').addEventListener('click', function () {
     var text = $('address').textContent, button = $('copy');
     var done = function () { button.textContent = d.copied; };
     if (navigator.clipboard) navigator.clipboard.writeText(text).then(done, function () { });

@@ -24,6 +24,9 @@ public sealed record CheckoutText
     public required string Copied { get; init; }
     public required string ScanQr { get; init; }
     public required string OpenInWallet { get; init; }
+
+    /// <summary>For payments told apart by a reference key (Solana Pay): the address alone does not identify the payment.</summary>
+    public required string WalletOnly { get; init; }
     public required string TimeLeft { get; init; }
     public required string Status { get; init; }
     public required string Received { get; init; }
@@ -66,6 +69,7 @@ public sealed record CheckoutText
         Copied = "Copied",
         ScanQr = "Scan with your wallet",
         OpenInWallet = "Open in wallet",
+        WalletOnly = "Pay with a wallet that scans this QR code or opens the link: a transfer typed in by hand cannot be matched to this payment.",
         TimeLeft = "Time left",
         Status = "Status",
         Received = "Received",
@@ -94,6 +98,7 @@ public sealed record CheckoutText
         Copied = "已复制",
         ScanQr = "使用钱包扫码",
         OpenInWallet = "在钱包中打开",
+        WalletOnly = "请使用能扫描此二维码或打开此链接的钱包付款：手动输入的转账无法与此笔付款匹配。",
         TimeLeft = "剩余时间",
         Status = "状态",
         Received = "已收到",
@@ -122,6 +127,7 @@ public sealed record CheckoutText
         Copied = "コピーしました",
         ScanQr = "ウォレットでスキャン",
         OpenInWallet = "ウォレットで開く",
+        WalletOnly = "このQRコードを読み取るか、リンクを開けるウォレットでお支払いください。手入力による送金はこのお支払いと照合できません。",
         TimeLeft = "残り時間",
         Status = "ステータス",
         Received = "受取済み",
@@ -150,6 +156,7 @@ public sealed record CheckoutText
         Copied = "Gekopieerd",
         ScanQr = "Scan met je wallet",
         OpenInWallet = "Openen in wallet",
+        WalletOnly = "Betaal met een wallet die deze QR-code scant of de link opent: een met de hand ingevoerde overboeking kan niet aan deze betaling worden gekoppeld.",
         TimeLeft = "Resterende tijd",
         Status = "Status",
         Received = "Ontvangen",
