@@ -40,6 +40,7 @@ app.MapSystemApi();
 app.MapMeApi();
 app.MapAdminApi();
 app.MapPaymentsApi();
+app.MapBalancesApi();
 app.MapWebhooksApi();
 app.MapOpenApi();
 

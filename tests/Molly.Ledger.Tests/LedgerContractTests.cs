@@ -319,16 +319,22 @@ public abstract class LedgerContractTests : IAsyncLifetime
     public async Task Payment_credit_takes_the_merchant_fee_as_a_linked_transfer()
     {
         var (ledger, _) = await NewLedgerAsync();
-        await ledger.SetMerchantFeeAsync("m2", "USDT", new MerchantFee(150, 100)); // 1.5% + 100 units
-        var credit = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        var fee = new MerchantFee(150, 100); // 1.5% + 100 units
+        var credit = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, fee);
         Assert.True(credit.Succeeded);
         // 1_000_033 * 150 / 10_000 = 15_000.495 -> 15_000 (half up), + 100.
         Assert.Equal(new BigInteger(15_100), credit.Fee);
         Assert.Equal(new BigInteger(984_933), credit.Net);
         Assert.Equal(new BigInteger(984_933), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
         Assert.Equal(new BigInteger(15_100), (await ledger.GetBalanceAsync(Fees("USDT")))!.CreditsPosted);
-        var again = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        var again = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, fee);
         Assert.All(again.Results, r => Assert.Equal(TransferResult.Exists, r));
+        // A retry after a fee change is refused, never a second credit.
+        var changed = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, new MerchantFee(200, 0));
+        Assert.False(changed.Succeeded);
+        Assert.Contains(TransferResult.ExistsWithDifferentAmount, changed.Results);
+        Assert.Equal(new BigInteger(984_933), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+        Assert.Equal(new BigInteger(15_100), (await ledger.GetBalanceAsync(Fees("USDT")))!.CreditsPosted);
         Assert.Equal(new BigInteger(15_001), new MerchantFee(150, 0).FeeFor(1_000_034)); // .51 rounds up
         Assert.Equal(new BigInteger(5), new MerchantFee(0, 10).FeeFor(5)); // never above gross
         await AssertInvariantsAsync(ledger);

@@ -41,9 +41,14 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         var assets = AssetRegistry.ForNetworks(["local"], [Usdt]);
         var tasks = new DepositConfirmTasks(store, ledger, assets, new Dictionary<string, IEvmRpc>(), new SettlementOptions(), Time);
         var payments = new PaymentService(store, assets, new IndexedTargets(), new PaymentOptions { PublicBaseUrl = "http://127.0.0.1:8080" }, Time);
-        if (fee is not null) await ledger.SetMerchantFeeAsync(Merchant, LedgerAsset, fee);
+        if (fee is not null) await SetFeeAsync(store, fee);
         return new World(store, ledger, tasks, payments, assets);
     }
+
+    /// <summary>Writes the merchant's settings with <paramref name="fee"/> on USDT@ethereum, as the admin API does.</summary>
+    protected static Task SetFeeAsync(IItemStore store, MerchantFee fee) =>
+        store.PutAsync(new MerchantSettings(["USDT@ethereum"], 0, MerchantPlan.Standard,
+            new Dictionary<string, MerchantFee> { ["USDT@ethereum"] = fee }).ToItem(Merchant));
 
     protected static async Task<string> NewPaymentAsync(World w, string amount = "1", int toleranceBps = 0, int expiresInSeconds = 900)
     {
