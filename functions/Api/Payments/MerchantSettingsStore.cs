@@ -47,7 +47,8 @@ public sealed class MerchantSettingsStore(IItemStore store, AssetRegistry assets
         if (unknown.Count > 0) errors["acceptedAssets"] = [$"Unknown assets: {string.Join(", ", unknown)}. Known: {string.Join(", ", known.Order())}."];
         if (request.AcceptedAssets.Count == 0) errors["acceptedAssets"] = ["Accept at least one asset."];
         if (request.UnderpaymentToleranceBps is < 0 or > 1_000) errors["underpaymentToleranceBps"] = ["The tolerance is 0 to 1,000 basis points (10%)."];
-        if (request.Plan is not (MerchantPlan.Standard or MerchantPlan.Vip)) errors["plan"] = ["The plan is 'standard' or 'vip'."];
+        var plan = request.Plan ?? MerchantPlan.Standard;
+        if (plan is not (MerchantPlan.Standard or MerchantPlan.Vip)) errors["plan"] = ["The plan is 'standard' or 'vip'."];
 
         var fees = new Dictionary<string, MerchantFee>(StringComparer.Ordinal);
         var requested = request.Fees ?? [];
@@ -58,13 +59,13 @@ public sealed class MerchantSettingsStore(IItemStore store, AssetRegistry assets
             if (!known.Contains(f.Asset)) errors[field + ".asset"] = [$"Unknown asset '{f.Asset}'; an asset id such as USDT@ethereum."];
             else if (fees.ContainsKey(f.Asset)) errors[field + ".asset"] = [$"Asset '{f.Asset}' has a fee already in this request."];
             if (f.BasisPoints is < 0 or > 10_000) errors[field + ".basisPoints"] = ["The rate is 0 to 10,000 basis points (100%)."];
-            if (!TryParseBaseUnits(f.FixedBaseUnits, out var fixedFee))
+            if (!TryParseBaseUnits(f.FixedBaseUnits ?? "0", out var fixedFee))
                 errors[field + ".fixedBaseUnits"] = ["A whole number of base units as a string of digits (no sign, no leading zero), at most 36 digits."];
             if (!errors.Keys.Any(k => k.StartsWith(field + ".", StringComparison.Ordinal))) fees[f.Asset] = new MerchantFee(f.BasisPoints, fixedFee);
         }
         if (errors.Count > 0) return errors;
 
-        await store.PutAsync(new MerchantSettings(request.AcceptedAssets, request.UnderpaymentToleranceBps, request.Plan, fees).ToItem(merchantId), ct: ct);
+        await store.PutAsync(new MerchantSettings(request.AcceptedAssets, request.UnderpaymentToleranceBps, plan, fees).ToItem(merchantId), ct: ct);
         _cache.TryRemove(merchantId, out _);
         return null;
     }

@@ -18,7 +18,9 @@ public sealed record MerchantSettingsRequest
 {
     public required IReadOnlyList<string> AcceptedAssets { get; init; }
     public int UnderpaymentToleranceBps { get; init; }
-    public string Plan { get; init; } = MerchantPlan.Standard;
+    /// <summary>'standard' (default) or 'vip'. Nullable, not defaulted by an initializer: the source-generated deserializer
+    /// sets every init-only property, so an initializer would be overwritten with null when the field is left out.</summary>
+    public string? Plan { get; init; }
 
     /// <summary>The fee per asset, taken when a payment is credited: at most one entry per asset.</summary>
     public IReadOnlyList<MerchantFeeRequest>? Fees { get; init; }
@@ -31,7 +33,8 @@ public sealed record MerchantFeeRequest
 {
     public required string Asset { get; init; }
     public required int BasisPoints { get; init; }
-    public string FixedBaseUnits { get; init; } = "0";
+    /// <summary>Absent: "0".</summary>
+    public string? FixedBaseUnits { get; init; }
 }
 
 /// <summary>Merchant payments: create (idempotent), read, list; and the admin endpoint for a merchant's payment settings.</summary>
