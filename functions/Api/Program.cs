@@ -43,6 +43,7 @@ app.MapSystemApi();
 app.MapMeApi();
 app.MapAdminApi();
 app.MapPaymentsApi();
+app.MapBalancesApi();
 app.MapWebhooksApi();
 app.MapCheckout();
 app.MapOpenApi();

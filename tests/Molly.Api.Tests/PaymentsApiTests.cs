@@ -386,6 +386,7 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
     [InlineData("payments-create-solana.json", HttpStatusCode.Created)]
     [InlineData("payments-get.json", HttpStatusCode.NotFound)]
     [InlineData("payments-list.json", HttpStatusCode.OK)]
+    [InlineData("balances-get.json", HttpStatusCode.OK)]
     [InlineData("rest-health.json", HttpStatusCode.OK)]
     [InlineData("rest-payments-list.json", HttpStatusCode.OK)]
     [InlineData("checkout-page.json", HttpStatusCode.NotFound)] // a payment of another deployment: the 404 page

@@ -65,6 +65,8 @@ public static class PaymentsSetup
             return new ChainDepositTargets(xpubs, solanaRecipients);
         });
         services.AddSingleton<MerchantSettingsStore>();
+        // The ledger: GET /v1/balances reads it in every mode; locally settlement writes through the same instance.
+        services.AddSingleton(sp => new Molly.Ledger.Ledger(sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<PaymentsOptions>>().Value;
