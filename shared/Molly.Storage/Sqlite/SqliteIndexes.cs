@@ -170,24 +170,17 @@ internal sealed class SqliteIndexes : IDisposable
 
     private void Apply(IndexMove move)
     {
-        if (move.OldPk is not null)
-        {
-            var delete = _delete[move.Index];
-            delete.Text(1, move.OldPk);
-            delete.Text(2, move.OldSk);
-            delete.Text(3, move.Pk);
-            delete.Text(4, move.Sk);
-            delete.Run();
-        }
-        if (move.NewPk is not null)
-        {
-            var insert = _insert[move.Index];
-            insert.Text(1, move.NewPk);
-            insert.Text(2, move.NewSk);
-            insert.Text(3, move.Pk);
-            insert.Text(4, move.Sk);
-            insert.Run();
-        }
+        if (move.OldPk is not null) Run(_delete[move.Index], move.OldPk, move.OldSk!, move);
+        if (move.NewPk is not null) Run(_insert[move.Index], move.NewPk, move.NewSk!, move);
+    }
+
+    private static void Run(SqliteWriter.Statement statement, string indexPk, string indexSk, IndexMove move)
+    {
+        statement.Text(1, indexPk);
+        statement.Text(2, indexSk);
+        statement.Text(3, move.Pk);
+        statement.Text(4, move.Sk);
+        statement.Run();
     }
 
     public void Dispose()
