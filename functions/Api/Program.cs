@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.Json;
+using Molly.Api.Checkout;
 using Molly.Api.Endpoints;
 using Molly.Api.Hosting;
 using Molly.Api.Http;
@@ -12,6 +13,7 @@ var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.AddMolly(builder.Configuration);
 builder.Services.AddMollyPayments(builder.Configuration);
 builder.Services.AddMollyWebhooks(builder.Configuration);
+builder.Services.AddMollyCheckout(builder.Configuration);
 builder.Services.AddOpenApi();
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<ApiExceptionHandler>();
@@ -21,6 +23,7 @@ builder.Services.Configure<JsonOptions>(o =>
     o.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
     o.SerializerOptions.TypeInfoResolverChain.Insert(1, PaymentsApiJsonContext.Default);
     o.SerializerOptions.TypeInfoResolverChain.Insert(2, WebhooksApiJsonContext.Default);
+    o.SerializerOptions.TypeInfoResolverChain.Insert(3, CheckoutJsonContext.Default);
     o.SerializerOptions.UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow;
     o.SerializerOptions.RespectNullableAnnotations = true;
     o.SerializerOptions.RespectRequiredConstructorParameters = true;
@@ -40,7 +43,9 @@ app.MapSystemApi();
 app.MapMeApi();
 app.MapAdminApi();
 app.MapPaymentsApi();
+app.MapBalancesApi();
 app.MapWebhooksApi();
+app.MapCheckout();
 app.MapOpenApi();
 
 app.Run();

@@ -33,33 +33,11 @@ public sealed partial class Ledger
     public const ushort PaymentCode = 1;
     public const ushort FeeCode = 2;
 
-    public async Task SetMerchantFeeAsync(string merchant, string asset, MerchantFee fee, CancellationToken ct = default)
-    {
-        _ = AccountId.Create(merchant, asset, AccountKind.MerchantAvailable);
-        _ = fee.FeeFor(BigInteger.One); // validates
-        var item = new Item(LedgerItems.FeeKey(merchant, asset))
-        {
-            { "type", "ledger_fee" },
-            { "bps", fee.BasisPoints },
-            { "fixed", fee.Fixed },
-        };
-        await _store.PutAsync(item, null, ct).ConfigureAwait(false);
-    }
-
-    /// <summary>Credits a payment with the merchant's current fee (see the overload taking the fee).</summary>
-    public async Task<PaymentCredit> CreditPaymentAsync(string paymentId, string merchant, string asset, BigInteger gross, CancellationToken ct = default) =>
-        await CreditPaymentAsync(paymentId, merchant, asset, gross, await GetMerchantFeeAsync(merchant, asset, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
-
-    public async Task<MerchantFee> GetMerchantFeeAsync(string merchant, string asset, CancellationToken ct = default)
-    {
-        var item = await _store.GetAsync(LedgerItems.FeeKey(merchant, asset), ct).ConfigureAwait(false);
-        return item is null ? MerchantFee.None : new MerchantFee((int)item.GetInt64("bps")!.Value, item.RequireNumber("fixed"));
-    }
-
     /// <summary>
     /// Credits a confirmed payment as one linked batch: deposits_in_flight -> merchant_available (gross - fee) and
     /// deposits_in_flight -> fee_revenue (fee), ids <c>{paymentId}:net</c> and <c>{paymentId}:fee</c>. A zero leg is left out.
-    /// Pass the fee that applied when the payment was created so a retry after a fee change is still the same batch.
+    /// The fee is the caller's (merchant settings, see Molly.Payments <c>MerchantSettings</c>): the ledger stores no fee
+    /// configuration. A retry with another fee is refused (<c>ExistsWithDifferentAmount</c>), never credited twice.
     /// </summary>
     public Task<PaymentCredit> CreditPaymentAsync(string paymentId, string merchant, string asset,
         BigInteger gross, MerchantFee fee, CancellationToken ct = default) =>

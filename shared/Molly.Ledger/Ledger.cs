@@ -71,24 +71,6 @@ public sealed partial class Ledger
         return account;
     }
 
-    /// <summary>The account's balances: each shard is read strongly consistently and the shards are summed. With one shard
-    /// this is an atomic snapshot of the account; with N shards each shard is exact but they are read one after another.</summary>
-    public async Task<Balance?> GetBalanceAsync(AccountId id, CancellationToken ct = default)
-    {
-        var account = await GetAccountAsync(id, ct).ConfigureAwait(false);
-        if (account is null) return null;
-        var shards = await ReadShardsAsync(account, ct).ConfigureAwait(false);
-        BigInteger dpe = 0, dpo = 0, cpe = 0, cpo = 0;
-        foreach (var s in shards)
-        {
-            dpe += s.RequireNumber(Dpe);
-            dpo += s.RequireNumber(Dpo);
-            cpe += s.RequireNumber(Cpe);
-            cpo += s.RequireNumber(Cpo);
-        }
-        return new Balance(id, dpe, dpo, cpe, cpo);
-    }
-
     private async Task<Item[]> ReadShardsAsync(Account account, CancellationToken ct)
     {
         var tasks = new Task<Item?>[account.Shards];

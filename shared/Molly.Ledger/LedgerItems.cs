@@ -18,7 +18,6 @@ namespace Molly.Ledger;
 ///   is also in GSI1 <c>ledger#expiry#{partition}</c> / <c>{expiresTicks:D19}#{id}</c> (a sparse index: removed on resolution).</item>
 /// <item>The transfer item is also the ledger's outbox record: its <c>event</c> attribute names the event (see
 ///   <see cref="LedgerEvents"/>), so the change feed carries every event in the transaction that made it, with no second item.</item>
-/// <item><c>ledger#fee#{merchant}</c> / <c>{asset}</c>: a merchant's fee.</item>
 /// </list>
 /// </summary>
 internal static class LedgerItems
@@ -38,7 +37,7 @@ internal static class LedgerItems
 
     public static ItemKey TransferKey(TransferId id) => new(TransferPrefix + id.Value, "xfer");
 
-    public static ItemKey FeeKey(string merchant, string asset) => new("ledger#fee#" + merchant, asset);
+    public static string OwnerPartition(string owner) => "ledger#owner#" + owner;
 
     public static string HistoryPartition(AccountId id, int shard) => HistoryPrefix + id + "#" + shard.ToString(CultureInfo.InvariantCulture);
 
@@ -60,7 +59,7 @@ internal static class LedgerItems
             { "flags", (long)a.Flags },
             { "shards", a.Shards },
             { "ts", a.CreatedAt.UtcTicks },
-            { "GSI1PK", "ledger#owner#" + a.Id.Owner },
+            { "GSI1PK", OwnerPartition(a.Id.Owner) },
             { "GSI1SK", a.Id.Asset + "#" + a.Id.Kind.Name() },
         };
         return item;

@@ -3,8 +3,9 @@ using Molly.Domain;
 
 namespace Molly.Payments;
 
-/// <summary>Where a payer sends a payment: the deposit address, its derivation path, the wallet URI and, on Solana, the reference key.</summary>
-public sealed record DepositTarget(string Address, string DerivationPath, string PaymentUri, string? Reference);
+/// <summary>Where a payer sends a payment: the deposit address, its derivation path, the wallet URI and, on Solana, the reference
+/// key that identifies the payment and, for SPL tokens, the recipient's associated token account that receives it.</summary>
+public sealed record DepositTarget(string Address, string DerivationPath, string PaymentUri, string? Reference, string? TokenAccount = null);
 
 /// <summary>
 /// Turns an allocated index of an asset's chain into a deposit target. The implementation derives from the account xpub of the

@@ -14,6 +14,8 @@ public static class Keys
 
     public static Storage.ItemKey Idempotency(string merchantId, string key) => new($"m#{merchantId}#idem#{key}", "idem");
 
+    /// <summary>What a chain watcher looks for: a deposit address, or on Solana the payment's reference key (an account key the
+    /// payer's transfer carries, found with getSignaturesForAddress like any address).</summary>
     public static Storage.ItemKey WatchedAddress(string chain, string address) => new($"addr#{chain}#{address}", "addr");
 
     public static Storage.ItemKey Outbox(string eventId) => new($"outbox#{eventId}", "event");

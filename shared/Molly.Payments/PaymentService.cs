@@ -101,6 +101,7 @@ public sealed class PaymentService(
             [KeyNames.IndexSK("GSI2")] = Keys.ByTime(now, id),
         };
         if (target.Reference is not null) item["reference"] = target.Reference;
+        if (target.TokenAccount is not null) item["tokenAccount"] = target.TokenAccount;
         if (command.RedirectUrl is not null) item["redirectUrl"] = command.RedirectUrl;
         if (command.Metadata is { Count: > 0 })
             item["metadata"] = JsonSerializer.Serialize(new Dictionary<string, string>(command.Metadata), PaymentsJsonContext.Default.DictionaryStringString);
@@ -108,7 +109,24 @@ public sealed class PaymentService(
         var eventId = NewId("evt", now);
         var created = new PaymentCreatedV1(eventId, id, merchant.MerchantId, command.MerchantOrderId!, view.Status, payment.StatusVersion,
             view.Amount, asset.Symbol, asset.Chain, target.Address, now);
-        var watchKey = Keys.WatchedAddress(asset.Chain, target.Reference ?? target.Address);
+        // A Solana payment is watched by its reference (the recipient wallet is shared by its shard's payments): the item tells the
+        // watcher which wallet, token account and mint the transfer that names the reference must pay.
+        var watched = target.Reference ?? target.Address;
+        var watchItem = new Item(Keys.WatchedAddress(asset.Chain, watched))
+        {
+            ["paymentId"] = id,
+            ["symbol"] = asset.Symbol,
+            ["network"] = asset.Network,
+            ["address"] = watched,
+            [KeyNames.IndexPK("GSI1")] = Keys.Watch(asset.Chain, AddressShards.ShardOf(index)),
+            [KeyNames.IndexSK("GSI1")] = Keys.ByTime(now, watched),
+        };
+        if (target.Reference is not null)
+        {
+            watchItem["recipient"] = target.Address;
+            if (target.TokenAccount is not null) watchItem["tokenAccount"] = target.TokenAccount;
+            if (asset.Contract is not null) watchItem["mint"] = asset.Contract;
+        }
         var ops = new List<TransactOp>(6)
         {
             TransactOp.Put(item, Condition.ItemAbsent),
@@ -121,15 +139,7 @@ public sealed class PaymentService(
                 ["ttl"] = (now + options.IdempotencyWindow).ToUnixTimeSeconds(),
             }, Condition.ItemAbsent),
             TransactOp.Put(new Item(orderKey) { ["paymentId"] = id }, Condition.ItemAbsent),
-            TransactOp.Put(new Item(watchKey)
-            {
-                ["paymentId"] = id,
-                ["symbol"] = asset.Symbol,
-                ["network"] = asset.Network,
-                ["address"] = target.Reference ?? target.Address,
-                [KeyNames.IndexPK("GSI1")] = Keys.Watch(asset.Chain, AddressShards.ShardOf(index)),
-                [KeyNames.IndexSK("GSI1")] = Keys.ByTime(now, target.Reference ?? target.Address),
-            }, Condition.ItemAbsent),
+            TransactOp.Put(watchItem, Condition.ItemAbsent),
             TransactOp.Put(new Item(Keys.Outbox(eventId))
             {
                 ["type"] = nameof(PaymentCreatedV1),
@@ -166,6 +176,15 @@ public sealed class PaymentService(
         var item = await store.GetAsync(Keys.Payment(paymentId), ct);
         // Another merchant's payment is indistinguishable from a missing one.
         return item is null || item.GetString("merchantId") != merchantId ? null : FromItem(paymentId, item);
+    }
+
+    /// <summary>A payment by its id alone, for the payer's checkout page (the id is the capability: 80 random bits).
+    /// The caller shows the payer only what paying needs, never the merchant's metadata or order id.</summary>
+    public async Task<PaymentView?> GetForPayerAsync(string paymentId, CancellationToken ct = default)
+    {
+        if (!IsToken(paymentId) || paymentId.Length > 64) return null;
+        var item = await store.GetAsync(Keys.Payment(paymentId), ct);
+        return item is null ? null : FromItem(paymentId, item);
     }
 
     /// <summary>Newest first; optionally one status; optionally created within [from, to].</summary>

@@ -172,7 +172,8 @@ public sealed class DepositConfirmTasks
             var statusName = PaymentService.StatusName(status);
             var ledgerAsset = LedgerAsset(asset);
             await EnsureAccountsAsync(deposit.MerchantId, ledgerAsset, ct);
-            var fee = await _ledger.GetMerchantFeeAsync(deposit.MerchantId, ledgerAsset, ct);
+            // The merchant's fee as set now (merchant settings, read uncached): a credit after a fee change takes the new fee.
+            var fee = await MerchantSettings.ReadFeeAsync(_store, deposit.MerchantId, asset.Id, ct);
             var feeAmount = fee.FeeFor(deposit.Amount);
             var net = deposit.Amount - feeAmount;
             var transferBase = TransferBase(deposit);
@@ -215,8 +216,12 @@ public sealed class DepositConfirmTasks
             }
             if (credit.Results.All(r => r == TransferResult.Ok))
                 return new CreditResult(payment.PaymentId, statusName, transferId);
-            if (credit.Results.All(r => r == TransferResult.Exists))
-                continue; // a racing call committed this very credit (and with it the deposit's new status): read again
+            // A racing call may have committed this credit (and with it the deposit's new status), with the fee of its own
+            // moment: its ids then exist, the same (Exists) or with another amount if the fee changed in between. Read again:
+            // a credited deposit answers from what it stored, and the payment is credited once.
+            if (credit.Results.Any(r => r is TransferResult.Exists or TransferResult.ExistsWithDifferentAmount) &&
+                (await LoadDepositAsync(depositId, ct)).Status == DepositStatus.Credited)
+                continue;
             throw new PermanentTaskException(
                 $"The ledger refused the credit of deposit {depositId}: {string.Join(", ", credit.Results)}.");
         }

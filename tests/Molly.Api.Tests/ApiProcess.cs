@@ -11,12 +11,16 @@ public sealed class ApiProcess(string dataDir, params string[] extraArgs) : IDis
 {
     private Process? _child;
 
+    /// <summary>Environment variables of the child (e.g. the dummy AWS credentials DynamoDB Local takes).</summary>
+    public Dictionary<string, string> Environment { get; } = [];
+
     public async Task<Uri> StartAsync(HttpClient http)
     {
         var port = FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { ApiDll(), "--urls", $"http://127.0.0.1:{port}", "--Molly:DataDir", dataDir }.Concat(extraArgs)) psi.ArgumentList.Add(a);
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in Environment) psi.Environment[name] = value;
         _child = Process.Start(psi)!;
         _child.OutputDataReceived += (_, _) => { };
         _child.ErrorDataReceived += (_, _) => { };

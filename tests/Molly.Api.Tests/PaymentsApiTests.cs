@@ -1,10 +1,14 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Molly.Api.Endpoints;
 using Molly.Api.Security;
+using Molly.Chains.Solana;
 using Molly.Cli;
+using Molly.Storage;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Molly.Api.Tests;
@@ -179,6 +183,9 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
     [InlineData("1.0000001", "USDT", "tron", "amount")]
     [InlineData("1", "DOGE", "tron", "asset")]
     [InlineData("1", "USDT", "bitcoin", "asset")]
+    [InlineData("0.0000000001", "SOL", "solana", "amount")] // SOL has 9 decimals
+    [InlineData("1.0000001", "USDC", "solana", "amount")] // USDC on Solana has 6
+    [InlineData("1", "SOL", "ethereum", "asset")]
     public async Task Bad_payments_are_validation_problems(string amount, string asset, string chain, string field)
     {
         var (_, shop) = await MerchantAsync();
@@ -232,6 +239,84 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
         var first = derived.IndexOf(addresses[0]);
         Assert.True(first >= 0, "The first deposit address is not among the derived ones.");
         Assert.Equal(derived.Skip(first).Take(count), addresses);
+    }
+
+    /// <summary>The shard-0 Solana wallet of the development account, as `molly keys derive --chain sol` gives it (m/44'/501'/0'/0').</summary>
+    private string SolanaShard0Wallet()
+    {
+        var output = new StringWriter();
+        var exit = MollyCli.Run(["keys", "derive", "--chain", "sol", "--mnemonic", _factory.DevMnemonic(), "--from", "0", "--count", "1", "--json"],
+            output, TextWriter.Null, showProgress: false);
+        Assert.Equal(0, exit);
+        var row = JsonDocument.Parse(output.ToString()).RootElement;
+        Assert.Equal("m/44'/501'/0'/0'", row.GetProperty("path").GetString());
+        return row.GetProperty("address").GetString()!;
+    }
+
+    [Theory]
+    [InlineData("SOL", "1.123456789", 9, "1123456789", null)]
+    [InlineData("USDC", "25.50", 6, "25500000", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v")]
+    public async Task A_solana_payment_is_a_solana_pay_request_to_its_shard_wallet_with_a_fresh_reference(
+        string asset, string amount, int decimals, string baseUnits, string? mint)
+    {
+        var (_, shop) = await MerchantAsync();
+        var body = Body($"o-{asset}", amount, asset, "solana");
+        var created = await Json(await Create(shop, $"k-{asset}", body), HttpStatusCode.Created);
+        var id = created.GetProperty("id").GetString()!;
+        var address = created.GetProperty("address").GetString()!;
+        var reference = created.GetProperty("reference").GetString()!;
+        var uriText = created.GetProperty("paymentUri").GetString()!;
+        Assert.Equal(SolanaShard0Wallet(), address);
+        Assert.Equal(amount.TrimEnd('0'), created.GetProperty("amount").GetString());
+
+        // Field by field, as the spec's transfer request: solana:<recipient>?amount=<decimal>&spl-token=<mint>&reference=<key>&message=..
+        Assert.StartsWith($"solana:{address}?amount={amount.TrimEnd('0')}&", uriText);
+        Assert.True(SolanaPayUri.TryParse(uriText, decimals, out var uri, out var error), error);
+        Assert.Equal(address, uri.Recipient.ToString());
+        Assert.Equal(BigInteger.Parse(baseUnits, System.Globalization.CultureInfo.InvariantCulture), uri.AmountBaseUnits);
+        Assert.Equal(mint, uri.SplToken?.ToString());
+        Assert.Equal(reference, Assert.Single(uri.References).ToString());
+        Assert.Equal($"Order o-{asset}", uri.Message);
+        Assert.Null(uri.Memo); // the order id stays off chain
+
+        // The stored payment and its watched item: keyed by the reference, in the shard's GSI1 partition, with what a Solana
+        // watcher checks the transfer against (recipient wallet, its token account for SPL, the mint).
+        var store = _factory.Services.GetRequiredService<IItemStore>();
+        var payment = (await store.GetAsync(Molly.Payments.Keys.Payment(id)))!;
+        var watched = await store.GetAsync(Molly.Payments.Keys.WatchedAddress("solana", reference));
+        Assert.NotNull(watched);
+        Assert.Equal(id, watched.GetString("paymentId"));
+        Assert.Equal(address, watched.GetString("recipient"));
+        Assert.Equal("watch#solana#00000000", watched.GetString(KeyNames.IndexPK("GSI1")));
+        Assert.Equal(mint, watched.GetString("mint"));
+        var tokenAccount = mint is null ? null : SolanaAddress.AssociatedTokenAddress(SolanaAddress.Parse(address), SolanaAddress.Parse(mint)).ToString();
+        Assert.Equal(tokenAccount, watched.GetString("tokenAccount"));
+        Assert.Equal(tokenAccount, payment.GetString("tokenAccount"));
+        Assert.Equal("m/44'/501'/0'/0'", payment.GetString("path"));
+
+        _factory.Clock.Advance(TimeSpan.FromSeconds(1));
+        var replay = await Create(shop, $"k-{asset}", body);
+        Assert.Equal(created.GetRawText(), (await Json(replay, HttpStatusCode.Created)).GetRawText());
+        var read = await Json(await shop.SendAsync(HttpMethod.Get, $"/v1/payments/{id}"), HttpStatusCode.OK);
+        Assert.Equal(reference, read.GetProperty("reference").GetString());
+        Assert.Equal(uriText, read.GetProperty("paymentUri").GetString());
+    }
+
+    [Fact]
+    public async Task Solana_references_are_unique_and_every_payment_pays_the_shard_wallet()
+    {
+        var (_, shop) = await MerchantAsync();
+        var wallet = SolanaShard0Wallet();
+        var references = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            var asset = i % 2 == 0 ? "SOL" : "USDC";
+            var p = await Json(await Create(shop, $"k-sol-{i}", Body($"o-sol-{i}", "0.5", asset, "solana")), HttpStatusCode.Created);
+            Assert.Equal(wallet, p.GetProperty("address").GetString());
+            references.Add(p.GetProperty("reference").GetString()!);
+        }
+        Assert.Equal(references.Count, references.Distinct().Count());
+        Assert.All(references, r => Assert.Equal(32, SolanaAddress.Parse(r).Bytes.Length));
     }
 
     [Fact]
@@ -298,10 +383,14 @@ public abstract class PaymentsApiTests<TFactory> : IClassFixture<TFactory> where
     [InlineData("health.json", HttpStatusCode.OK)]
     [InlineData("payments-create.json", HttpStatusCode.Created)]
     [InlineData("payments-create-bad-decimals.json", HttpStatusCode.BadRequest)]
+    [InlineData("payments-create-solana.json", HttpStatusCode.Created)]
     [InlineData("payments-get.json", HttpStatusCode.NotFound)]
     [InlineData("payments-list.json", HttpStatusCode.OK)]
+    [InlineData("balances-get.json", HttpStatusCode.OK)]
     [InlineData("rest-health.json", HttpStatusCode.OK)]
     [InlineData("rest-payments-list.json", HttpStatusCode.OK)]
+    [InlineData("checkout-page.json", HttpStatusCode.NotFound)] // a payment of another deployment: the 404 page
+    [InlineData("checkout-status.json", HttpStatusCode.NotFound)]
     public async Task Each_api_gateway_sample_event_is_answered(string sample, HttpStatusCode expected)
     {
         // What the Lambda Web Adapter does with an API Gateway event: method, path and query, headers, body. The deployed
@@ -410,4 +499,52 @@ public sealed class SignedIdempotencyKeyTests(SignedIdempotencyKeyFactory factor
         Assert.Equal(HttpStatusCode.Created, (await http.SendAsync(shop.Build(HttpMethod.Post, "/v1/payments", body, signedIdempotencyKey: "k-1"))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await shop.SendAsync(HttpMethod.Get, "/v1/me")).StatusCode); // no Idempotency-Key: nothing to sign
     }
+}
+
+/// <summary>Solana receiving wallets as configuration (public keys only), as on AWS: shard 0 is the Trezor vector's
+/// m/44'/501'/0'/0' wallet of "all all ... all" (solana.json).</summary>
+public sealed class ConfiguredSolanaRecipientsFactory() : ApiFactory("Sqlite", new Dictionary<string, string>
+{
+    ["Molly:Payments:SolanaRecipients:mainnet:0"] = ConfiguredSolanaRecipientsTests.TrezorWallet,
+});
+
+public sealed class ConfiguredSolanaRecipientsTests(ConfiguredSolanaRecipientsFactory factory) : IClassFixture<ConfiguredSolanaRecipientsFactory>
+{
+    public const string TrezorWallet = "14CCvQzQzHCVgZM3j9soPnXuJXh1RmCfwLVUcdfbZVBS";
+
+    [Fact]
+    public async Task A_solana_payment_pays_the_configured_wallet_of_its_shard()
+    {
+        var http = factory.CreateClient();
+        var cred = factory.AdminCredential();
+        var admin = new SignedClient(http, cred.KeyId, cred.Secret, factory.Clock.GetUtcNow);
+        var merchant = (await (await admin.SendAsync(HttpMethod.Post, "/v1/admin/merchants", """{"name":"Sol shop"}"""))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.MerchantResponse))!;
+        var key = (await (await admin.SendAsync(HttpMethod.Post, $"/v1/admin/merchants/{merchant.Id}/api-keys"))
+            .Content.ReadFromJsonAsync(ApiJsonContext.Default.IssuedApiKeyResponse))!;
+        var shop = new SignedClient(http, key.KeyId, key.Secret, factory.Clock.GetUtcNow);
+        var request = shop.Build(HttpMethod.Post, "/v1/payments", """{"merchantOrderId":"o-1","amount":"0.02","asset":"SOL","chain":"solana"}""");
+        request.Headers.Add("Idempotency-Key", "k-1");
+        var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, text);
+        var payment = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(TrezorWallet, payment.GetProperty("address").GetString());
+        Assert.StartsWith($"solana:{TrezorWallet}?amount=0.02&reference=", payment.GetProperty("paymentUri").GetString());
+    }
+
+    [Theory]
+    [InlineData("DShWnroshVbeUp28oopA3Pu7oFPDBtC1DBmPECXXAQ9n")] // the ATA vector's off-curve owner: a program address
+    [InlineData("not-base58-0OIl")]
+    public void A_recipient_that_is_not_a_wallet_stops_the_host_at_start(string recipient)
+    {
+        using var bad = new BadSolanaRecipientFactory(recipient);
+        var e = Assert.ThrowsAny<Exception>(() => bad.CreateClient());
+        Assert.Contains("SolanaRecipients", e.ToString());
+    }
+
+    private sealed class BadSolanaRecipientFactory(string recipient) : ApiFactory("Sqlite", new Dictionary<string, string>
+    {
+        ["Molly:Payments:SolanaRecipients:mainnet:0"] = recipient,
+    });
 }

@@ -57,9 +57,12 @@ public sealed class DepositToPaidTests(HardhatFixture hardhat) : IClassFixture<H
             var id = created.GetProperty("id").GetString()!;
             var merchant = await MerchantIdAsync(gateway, id);
             var ledgerAsset = $"{c.Asset}-ethereum";
-            await Ledger(gateway).SetMerchantFeeAsync(merchant, ledgerAsset, Fee);
             payments.Add((id, merchant, ledgerAsset));
         }
+        // The fee is the merchant's setting (what PUT /v1/admin/merchants/{id}/settings writes), read when each payment is credited.
+        foreach (var merchant in payments.Select(p => p.Merchant).Distinct())
+            await gateway.Services.GetRequiredService<IItemStore>().PutAsync(new Molly.Payments.MerchantSettings(["ETH@ethereum", "USDT@ethereum"], 0,
+                Molly.Payments.MerchantPlan.Standard, new Dictionary<string, MerchantFee> { ["ETH@ethereum"] = Fee, ["USDT@ethereum"] = Fee }).ToItem(merchant));
         // All four in ONE block: with automine each would sit in its own block and the next one would confirm it.
         var addresses = new List<EvmAddress>();
         foreach (var p in payments) addresses.Add(await AddressAsync(shop, p.Id));

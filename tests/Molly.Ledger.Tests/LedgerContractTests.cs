@@ -319,16 +319,22 @@ public abstract class LedgerContractTests : IAsyncLifetime
     public async Task Payment_credit_takes_the_merchant_fee_as_a_linked_transfer()
     {
         var (ledger, _) = await NewLedgerAsync();
-        await ledger.SetMerchantFeeAsync("m2", "USDT", new MerchantFee(150, 100)); // 1.5% + 100 units
-        var credit = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        var fee = new MerchantFee(150, 100); // 1.5% + 100 units
+        var credit = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, fee);
         Assert.True(credit.Succeeded);
         // 1_000_033 * 150 / 10_000 = 15_000.495 -> 15_000 (half up), + 100.
         Assert.Equal(new BigInteger(15_100), credit.Fee);
         Assert.Equal(new BigInteger(984_933), credit.Net);
         Assert.Equal(new BigInteger(984_933), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
         Assert.Equal(new BigInteger(15_100), (await ledger.GetBalanceAsync(Fees("USDT")))!.CreditsPosted);
-        var again = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033);
+        var again = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, fee);
         Assert.All(again.Results, r => Assert.Equal(TransferResult.Exists, r));
+        // A retry after a fee change is refused, never a second credit.
+        var changed = await ledger.CreditPaymentAsync("pay_1", "m2", "USDT", 1_000_033, new MerchantFee(200, 0));
+        Assert.False(changed.Succeeded);
+        Assert.Contains(TransferResult.ExistsWithDifferentAmount, changed.Results);
+        Assert.Equal(new BigInteger(984_933), (await ledger.GetBalanceAsync(Merchant2("USDT")))!.CreditsPosted);
+        Assert.Equal(new BigInteger(15_100), (await ledger.GetBalanceAsync(Fees("USDT")))!.CreditsPosted);
         Assert.Equal(new BigInteger(15_001), new MerchantFee(150, 0).FeeFor(1_000_034)); // .51 rounds up
         Assert.Equal(new BigInteger(5), new MerchantFee(0, 10).FeeFor(5)); // never above gross
         await AssertInvariantsAsync(ledger);
@@ -364,6 +370,80 @@ public abstract class LedgerContractTests : IAsyncLifetime
         var again = await ledger.CreditPaymentAsync("dep:1", "m2", "USDT", 1_000, MerchantFee.None, Alongside(2));
         Assert.All(again.Results, r => Assert.Equal(TransferResult.Exists, r));
         Assert.Equal(2, (await store.GetAsync(guard))!.GetInt64("statusVersion"));
+        await AssertInvariantsAsync(ledger);
+    }
+
+    // ------------------------------------------------------------ reading balances
+
+    [Fact]
+    public async Task An_owners_accounts_are_listed_from_the_owner_index_across_pages()
+    {
+        var (ledger, store) = await NewLedgerAsync();
+        var fresh = new Ledger(store, Time); // nothing cached: the listing comes from the store
+        Assert.Equal(["m1/ETH/merchant_available", "m1/USDT/merchant_available"], (await fresh.ListAccountsAsync("m1")).Select(a => a.Id.ToString()));
+        var m1Usdt = (await fresh.ListAccountsAsync("m1")).Single(a => a.Id.Asset == "USDT");
+        Assert.Equal(4, m1Usdt.Shards);
+        Assert.Equal(AccountFlags.DebitsMustNotExceedCredits, m1Usdt.Flags);
+        Assert.Equal(8, (await fresh.ListAccountsAsync(AccountId.PlatformOwner)).Count);
+        Assert.Empty(await fresh.ListAccountsAsync("nobody"));
+        await Assert.ThrowsAsync<ArgumentException>(() => fresh.ListAccountsAsync("a/b"));
+
+        // More than one page of the index (100 a query).
+        var expected = new List<string>();
+        for (var a = 0; a < 12; a++)
+            foreach (var kind in Enum.GetValues<AccountKind>())
+            {
+                var id = AccountId.Create("big", $"A{a:D3}", kind);
+                Assert.Equal(AccountResult.Ok, await ledger.CreateAccountAsync(id));
+                expected.Add(id.ToString());
+            }
+        var listed = (await fresh.ListAccountsAsync("big")).Select(a => a.Id.ToString()).ToList();
+        Assert.Equal(108, listed.Count);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Balances_read_together_are_one_state_while_transfers_and_consolidations_run()
+    {
+        // m1 (4 shards) and m2 hold 1,000,000 between them; transfers move it back and forth, some larger than any shard of
+        // m1 (a consolidation first). Every consistent read must see the whole amount: a transfer on both sides or neither.
+        var (ledger, _) = await NewLedgerAsync();
+        const long total = 1_000_000;
+        for (var i = 0; i < 8; i++) await ledger.SubmitAsync(Pay($"fund-{i}", InFlight("USDT"), Merchant("USDT"), total / 8));
+        var accounts = new[] { (await ledger.GetAccountAsync(Merchant("USDT")))!, (await ledger.GetAccountAsync(Merchant2("USDT")))! };
+
+        using var done = new CancellationTokenSource();
+        var writer = Task.Run(async () =>
+        {
+            try
+            {
+                for (var i = 0; i < 40; i++)
+                {
+                    await ledger.SubmitAsync(Pay($"out-{i}", Merchant("USDT"), Merchant2("USDT"), 300_000 + i));
+                    await ledger.SubmitAsync(Pay($"back-{i}", Merchant2("USDT"), Merchant("USDT"), 300_000 + i));
+                }
+            }
+            finally
+            {
+                done.Cancel();
+            }
+        });
+        var consistent = 0;
+        while (!done.IsCancellationRequested)
+        {
+            var snapshot = await ledger.GetBalancesAsync(accounts);
+            if (!snapshot.Consistent) continue;
+            consistent++;
+            Assert.Equal(new BigInteger(total), snapshot.Balances.Aggregate(BigInteger.Zero, (sum, b) => sum + b.CreditBalance));
+            Assert.Equal([Merchant("USDT"), Merchant2("USDT")], snapshot.Balances.Select(b => b.Account));
+        }
+        await writer;
+        Assert.True(consistent > 0, "No consistent read while the transfers ran.");
+        var after = await ledger.GetBalancesAsync(accounts);
+        Assert.True(after.Consistent);
+        Assert.Equal(new BigInteger(total), after.Balances[0].CreditBalance);
+        Assert.Equal(BigInteger.Zero, after.Balances[1].CreditBalance);
+        Assert.Empty((await ledger.GetBalancesAsync([])).Balances);
         await AssertInvariantsAsync(ledger);
     }
 

@@ -41,9 +41,14 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         var assets = AssetRegistry.ForNetworks(["local"], [Usdt]);
         var tasks = new DepositConfirmTasks(store, ledger, assets, new Dictionary<string, IEvmRpc>(), new SettlementOptions(), Time);
         var payments = new PaymentService(store, assets, new IndexedTargets(), new PaymentOptions { PublicBaseUrl = "http://127.0.0.1:8080" }, Time);
-        if (fee is not null) await ledger.SetMerchantFeeAsync(Merchant, LedgerAsset, fee);
+        if (fee is not null) await SetFeeAsync(store, fee);
         return new World(store, ledger, tasks, payments, assets);
     }
+
+    /// <summary>Writes the merchant's settings with <paramref name="fee"/> on USDT@ethereum, as the admin API does.</summary>
+    protected static Task SetFeeAsync(IItemStore store, MerchantFee fee) =>
+        store.PutAsync(new MerchantSettings(["USDT@ethereum"], 0, MerchantPlan.Standard,
+            new Dictionary<string, MerchantFee> { ["USDT@ethereum"] = fee }).ToItem(Merchant));
 
     protected static async Task<string> NewPaymentAsync(World w, string amount = "1", int toleranceBps = 0, int expiresInSeconds = 900)
     {
@@ -129,6 +134,31 @@ public abstract class SettlementContractTests(IStoreFactory factory) : IAsyncLif
         Assert.Equal("paid", (await w.Tasks.CreditPaymentAsync(depositId)).PaymentStatus);
         Assert.Equal(new BigInteger(1_234_567 - 31_864), await MerchantBalanceAsync(w));
         Assert.Equal(new BigInteger(31_864), await FeeBalanceAsync(w));
+    }
+
+    [Fact]
+    public async Task A_fee_change_applies_to_the_next_credit_and_replays_credit_once()
+    {
+        var w = await NewWorldAsync(OnePercent);
+        var d1 = await DetectAsync(w.Store, await NewPaymentAsync(w), 1_000_000, T0.AddMinutes(1), 10, Hash(10), Hash(1));
+        Assert.Equal("paid", (await w.Tasks.CreditPaymentAsync(d1)).PaymentStatus);       // 1% = 10,000
+        await SetFeeAsync(w.Store, new MerchantFee(0, 50_000));                             // now a fixed 50,000
+        var d2 = await DetectAsync(w.Store, await NewPaymentAsync(w), 1_000_000, T0.AddMinutes(2), 11, Hash(11), Hash(2));
+        Assert.Equal("paid", (await w.Tasks.CreditPaymentAsync(d2)).PaymentStatus);
+        Assert.Equal(new BigInteger(60_000), await FeeBalanceAsync(w));
+        Assert.Equal(new BigInteger(1_940_000), await MerchantBalanceAsync(w));
+
+        // Replays after the change (this instance, and a fresh one as another Lambda would be) answer from the deposit.
+        await SetFeeAsync(w.Store, new MerchantFee(300, 0));
+        foreach (var tasks in new[] { w.Tasks, w.TasksOn(w.Store, Time) })
+        {
+            Assert.Equal("paid", (await tasks.CreditPaymentAsync(d1)).PaymentStatus);
+            Assert.Equal("paid", (await tasks.CreditPaymentAsync(d2)).PaymentStatus);
+        }
+        Assert.Equal(new BigInteger(60_000), await FeeBalanceAsync(w));
+        Assert.Equal(new BigInteger(1_940_000), await MerchantBalanceAsync(w));
+        Assert.Equal(new BigInteger(10_000), (await DepositAsync(w, d1)).GetNumber("fee"));
+        Assert.Equal(new BigInteger(50_000), (await DepositAsync(w, d2)).GetNumber("fee"));
     }
 
     [Fact]

@@ -71,7 +71,6 @@ public static class MollyServices
     {
         services.AddOptions<SettlementOptions>().BindConfiguration(SettlementOptions.Section)
             .Validate(o => { o.Validate(); return true; }, "Molly:Settlement is invalid.").ValidateOnStart();
-        services.AddSingleton(sp => new Molly.Ledger.Ledger(sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new DepositConfirmTasks(
             sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<Molly.Ledger.Ledger>(), sp.GetRequiredService<Molly.Domain.AssetRegistry>(),
             SettlementServices.EvmNodes(sp.GetRequiredService<IConfiguration>(), sp.GetRequiredService<TimeProvider>()),

@@ -13,12 +13,28 @@ namespace Molly.Api.Payments;
 /// <summary>A page of payments; pass <see cref="NextCursor"/> as <c>cursor</c> to continue (null on the last page).</summary>
 public sealed record PaymentListResponse(IReadOnlyList<PaymentView> Items, string? NextCursor);
 
-/// <summary>What an admin sets for a merchant's payments.</summary>
+/// <summary>What an admin sets for a merchant's payments. A PUT replaces all of it: fees left out are no fees.</summary>
 public sealed record MerchantSettingsRequest
 {
     public required IReadOnlyList<string> AcceptedAssets { get; init; }
     public int UnderpaymentToleranceBps { get; init; }
-    public string Plan { get; init; } = MerchantPlan.Standard;
+    /// <summary>'standard' (default) or 'vip'. Nullable, not defaulted by an initializer: the source-generated deserializer
+    /// sets every init-only property, so an initializer would be overwritten with null when the field is left out.</summary>
+    public string? Plan { get; init; }
+
+    /// <summary>The fee per asset, taken when a payment is credited: at most one entry per asset.</summary>
+    public IReadOnlyList<MerchantFeeRequest>? Fees { get; init; }
+}
+
+/// <summary>A merchant's fee on one asset (id as in acceptedAssets, e.g. <c>USDT@ethereum</c>): <see cref="BasisPoints"/>
+/// (0..10,000) of the gross amount, rounded half up to a base unit, plus <see cref="FixedBaseUnits"/> (a string of digits);
+/// never more than the payment.</summary>
+public sealed record MerchantFeeRequest
+{
+    public required string Asset { get; init; }
+    public required int BasisPoints { get; init; }
+    /// <summary>Absent: "0".</summary>
+    public string? FixedBaseUnits { get; init; }
 }
 
 /// <summary>Merchant payments: create (idempotent), read, list; and the admin endpoint for a merchant's payment settings.</summary>
@@ -37,8 +53,8 @@ public static class PaymentsApi
         payments.MapGet("", List).WithName("ListPayments").WithSummary("The merchant's payments, newest first, by status and creation time.");
 
         app.MapPut("/v1/admin/merchants/{id}/settings", PutSettings).RequireAuthorization(Policies.Admin).WithTags("Admin")
-            .WithName("PutMerchantSettings").WithSummary("Sets the assets a merchant accepts, its underpayment tolerance and its throttle plan.")
-            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+            .WithName("PutMerchantSettings").WithSummary("Sets the assets a merchant accepts, its underpayment tolerance, its throttle plan and its fees.")
+            .ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         return app;
     }
 
@@ -115,8 +131,7 @@ public static class PaymentsApi
     {
         if (!MerchantId.TryParse(id, out var merchantId)) return AdminApi.BadId("merchant", id);
         if (await merchants.FindAsync(merchantId, ct) is null) return AdminApi.NotFound("merchant", id);
-        var errors = await settings.PutAsync(merchantId.Value,
-            new MerchantSettings(request.AcceptedAssets, request.UnderpaymentToleranceBps, request.Plan), ct);
+        var errors = await settings.PutAsync(merchantId.Value, request, ct);
         return errors is null ? TypedResults.NoContent() : TypedResults.ValidationProblem(errors);
     }
 
@@ -135,4 +150,5 @@ public static class PaymentsApi
 [System.Text.Json.Serialization.JsonSerializable(typeof(PaymentView))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(PaymentListResponse))]
 [System.Text.Json.Serialization.JsonSerializable(typeof(MerchantSettingsRequest))]
+[System.Text.Json.Serialization.JsonSerializable(typeof(BalancesResponse))]
 internal sealed partial class PaymentsApiJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

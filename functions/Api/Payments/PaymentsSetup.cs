@@ -24,6 +24,14 @@ public sealed class PaymentsOptions
     /// <summary>Account xpubs by chain ("eth", "tron", "btc", "ltc"). Local mode generates a development account when empty.</summary>
     public Dictionary<string, string> AccountXpubs { get; set; } = [];
 
+    /// <summary>
+    /// Solana receiving wallets by network ("mainnet"): the base58 public key of each shard's wallet, shard 0 first
+    /// (<c>Molly:Payments:SolanaRecipients:mainnet:0</c>). Derive them offline with <c>molly keys derive --chain sol</c>
+    /// (m/44'/501'/shard'/0'); only public keys belong here. Local mode derives them from its development account when empty;
+    /// on AWS a network without any has no Solana deposits.
+    /// </summary>
+    public Dictionary<string, List<string>> SolanaRecipients { get; set; } = [];
+
     /// <summary>Allow http:// redirect URLs (local development only).</summary>
     public bool AllowHttpRedirects { get; set; }
 
@@ -45,12 +53,20 @@ public static class PaymentsSetup
         services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.Section))
             .Validate(o => Uri.TryCreate(o.PublicBaseUrl, UriKind.Absolute, out _), "Molly:Payments:PublicBaseUrl must be an absolute URL.")
             .Validate(o => o.Networks.Count > 0, "Molly:Payments:Networks must name at least one network.")
+            .Validate(o => o.SolanaRecipients.Values.All(list => list.All(r => ChainDepositTargets.TryParseSolanaRecipient(r, out _, out _))),
+                "Molly:Payments:SolanaRecipients must be base58 ed25519 wallet public keys (on the curve).")
             .Validate(o => o.StandardPermitsPerSecond > 0 && o.VipPermitsPerSecond > 0 && o.StandardBurst > 0 && o.VipBurst > 0,
                 "Rate limits must be positive.")
             .ValidateOnStart();
         services.AddSingleton(sp => AssetRegistry.ForNetworks(sp.GetRequiredService<IOptions<PaymentsOptions>>().Value.Networks));
-        services.AddSingleton<IDepositTargetFactory>(sp => new ChainDepositTargets(AccountXpubs(sp)));
+        services.AddSingleton<IDepositTargetFactory>(sp =>
+        {
+            var (xpubs, solanaRecipients) = AccountKeys(sp);
+            return new ChainDepositTargets(xpubs, solanaRecipients);
+        });
         services.AddSingleton<MerchantSettingsStore>();
+        // The ledger: GET /v1/balances reads it in every mode; locally settlement writes through the same instance.
+        services.AddSingleton(sp => new Molly.Ledger.Ledger(sp.GetRequiredService<IItemStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var o = sp.GetRequiredService<IOptions<PaymentsOptions>>().Value;
@@ -95,12 +111,15 @@ public static class PaymentsSetup
         await next(context);
     });
 
-    private static IReadOnlyDictionary<string, string> AccountXpubs(IServiceProvider sp)
+    /// <summary>The account xpubs and the Solana receiving wallets: as configured, or on one machine from a development account.</summary>
+    private static (IReadOnlyDictionary<string, string> Xpubs, IReadOnlyDictionary<string, IReadOnlyList<string>> SolanaRecipients) AccountKeys(
+        IServiceProvider sp)
     {
         var options = sp.GetRequiredService<IOptions<PaymentsOptions>>().Value;
-        if (options.AccountXpubs.Count > 0) return options.AccountXpubs;
-        var mode = sp.GetRequiredService<IOptions<MollyOptions>>().Value.Mode;
-        if (mode != RuntimeMode.Local)
+        var configuredSolana = options.SolanaRecipients.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value);
+        if (options.AccountXpubs.Count > 0 && (configuredSolana.Count > 0 || !IsLocal(sp)))
+            return (options.AccountXpubs, configuredSolana);
+        if (!IsLocal(sp))
             throw new OptionsValidationException(PaymentsOptions.Section, typeof(PaymentsOptions), ["Molly:Payments:AccountXpubs must be configured on AWS."]);
 
         // One machine: a development account, its mnemonic kept in an owner-only file of the data dir (never logged).
@@ -111,7 +130,14 @@ public static class PaymentsSetup
             SecureFile.TryCreate(path, Encoding.UTF8.GetBytes(ChainDepositTargets.NewDevelopmentAccount().Mnemonic));
         var mnemonic = Encoding.UTF8.GetString(SecureFile.ReadOwnerOnly(path)).Trim();
         sp.GetRequiredService<ILoggerFactory>().CreateLogger("Molly.Payments")
-            .LogInformation("Deposit addresses derive from the development account in {MnemonicPath}", path);
-        return ChainDepositTargets.NewDevelopmentAccount(mnemonic).Xpubs;
+            .LogInformation("Deposit addresses and Solana receiving wallets derive from the development account in {MnemonicPath}", path);
+        var account = ChainDepositTargets.NewDevelopmentAccount(mnemonic);
+        // Solana uses coin type 501 on every cluster, so each Solana network of the registry gets the same wallets.
+        var solana = configuredSolana.Count > 0 ? configuredSolana : sp.GetRequiredService<AssetRegistry>().Assets
+            .Where(a => a.Family == ChainFamily.Solana).Select(a => a.Network).Distinct()
+            .ToDictionary(network => network, _ => account.SolanaRecipients);
+        return (options.AccountXpubs.Count > 0 ? options.AccountXpubs : account.Xpubs, solana);
     }
+
+    private static bool IsLocal(IServiceProvider sp) => sp.GetRequiredService<IOptions<MollyOptions>>().Value.Mode == RuntimeMode.Local;
 }

@@ -51,6 +51,8 @@ public sealed class SignatureAuthenticationHandler(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
+        if (Context.GetEndpoint()?.Metadata.GetMetadata<SkipsSignatureAuthenticationMetadata>() is not null)
+            return AuthenticateResult.NoResult();
         var headers = Request.Headers;
         var keyHeader = headers[RequestSigning.KeyIdHeader].ToString();
         var timestampHeader = headers[RequestSigning.TimestampHeader].ToString();

@@ -12,8 +12,21 @@ public sealed class RecordsSignatureInTransactionMetadata
     public static readonly RecordsSignatureInTransactionMetadata Instance = new();
 }
 
+/// <summary>
+/// Endpoint metadata: public routes (the payer's checkout page) never run signature authentication, whatever headers come
+/// with the request, so no signature record is written and no Molly-* header turns a public request into a 401.
+/// Add it with <see cref="SignatureRecordEndpointExtensions.WithoutSignatureAuthentication{TBuilder}"/>.
+/// </summary>
+public sealed class SkipsSignatureAuthenticationMetadata
+{
+    public static readonly SkipsSignatureAuthenticationMetadata Instance = new();
+}
+
 public static class SignatureRecordEndpointExtensions
 {
+    public static TBuilder WithoutSignatureAuthentication<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(SkipsSignatureAuthenticationMetadata.Instance);
+
     /// <summary>
     /// The endpoint takes over writing the signature record: it puts <see cref="SignatureRecord.Operation"/> in its transaction
     /// (then <see cref="SignatureRecord.MarkWritten"/>), or calls <see cref="SignatureRecord.WriteAsync"/> on every path that

@@ -14,13 +14,21 @@ namespace Molly.Storage.Sqlite;
 /// each in its own savepoint (a failed condition or error rolls back only that request), commits once (one fsync for
 /// the batch) and only then completes the callers' tasks (group commit).</para>
 /// <para>The change log is a table written in the same transaction as the item, so a rolled-back write leaves no change.
-/// Reads use separate connections, which WAL lets run beside the writer.</para>
+/// Index entries are applied in bulk after the writes (<see cref="SqliteIndexes"/>); an index query first catches the index
+/// up with every committed write. Reads use separate connections, which WAL lets run beside the writer, and a background
+/// connection copies the WAL into the database file (passive checkpoints) so the writer seldom has to.</para>
 /// </summary>
 public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable, IDisposable
 {
     private static readonly Lazy<bool> Initialized = new(() =>
     {
         SQLitePCL.Batteries_V2.Init();
+        // Every connection of this store is used by one thread at a time (the writer thread, the checkpoint thread, a
+        // reader taken from the pool), so SQLite's per-connection mutexes and its allocation counters (a global mutex per
+        // malloc) are pure cost: several percent of the writer. Both can only be set before SQLite initializes; if
+        // something in the process opened a database first, the calls fail harmlessly and the defaults stay.
+        _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MULTITHREAD);
+        _ = SQLitePCL.raw.sqlite3_config(SQLitePCL.raw.SQLITE_CONFIG_MEMSTATUS, 0);
         return true;
     });
 
@@ -34,7 +42,11 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     private readonly TaskCompletionSource _writerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly ConcurrentBag<ReaderConnection> _idleReaders = [];
     private readonly ManualResetEventSlim _writerGate = new(true);
+    private readonly Thread? _checkpointThread;
+    private readonly ManualResetEventSlim _stopCheckpoints = new(false);
     private long _commits;
+    private long _indexFlushes;
+    private long _checkpoints;
     private long _writeRequests;
     private int _queued;
     private int _disposed;
@@ -66,11 +78,41 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             throw;
         }
         _writer = new SqliteWriter(connection);
+        try
+        {
+            RecoverIndexes();
+        }
+        catch
+        {
+            _writer.Dispose();
+            throw;
+        }
         builder.Mode = SqliteOpenMode.ReadWrite;
         _readerConnectionString = builder.ToString();
 
         _writerThread = new Thread(WriterLoop) { IsBackground = true, Name = "molly-sqlite-writer" };
         _writerThread.Start();
+        if (options.CheckpointInterval > TimeSpan.Zero)
+        {
+            _checkpointThread = new Thread(CheckpointLoop) { IsBackground = true, Name = "molly-sqlite-checkpoint" };
+            _checkpointThread.Start();
+        }
+    }
+
+    /// <summary>Index moves a crash left unapplied are replayed from the change log before the store takes writes.</summary>
+    private void RecoverIndexes()
+    {
+        _writer.Begin();
+        try
+        {
+            _writer.Indexes.Recover();
+            _writer.Commit();
+        }
+        catch
+        {
+            _writer.Rollback();
+            throw;
+        }
     }
 
     /// <summary>Opens (creating when missing) the store in the file <see cref="SqliteItemStoreOptions.Path"/>.</summary>
@@ -90,6 +132,12 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     /// <summary>Write requests that reached the writer loop so far; divided by <see cref="Commits"/> it is the mean batch.</summary>
     public long WriteRequests => Interlocked.Read(ref _writeRequests);
 
+    /// <summary>Times pending index moves were applied in bulk.</summary>
+    public long IndexFlushes => Interlocked.Read(ref _indexFlushes);
+
+    /// <summary>Passive checkpoints run by the background connection.</summary>
+    public long BackgroundCheckpoints => Interlocked.Read(ref _checkpoints);
+
     // ---------------------------------------------------------------- writes
 
     public async Task PutAsync(Item item, Condition? condition = null, CancellationToken ct = default)
@@ -97,8 +145,12 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         ArgumentNullException.ThrowIfNull(item);
         ItemSize.Ensure(item);
         ValidateIndexKeys(item);
-        var snapshot = item.Clone();
-        await Enqueue(w => w.Apply(TransactOp.Put(snapshot, condition), null), ct).ConfigureAwait(false);
+        var encoded = EncodedItem.From(item);
+        await Enqueue(w =>
+        {
+            w.Put(encoded, condition, null);
+            return true;
+        }, ct).ConfigureAwait(false);
     }
 
     public async Task<Item> UpdateAsync(ItemKey key, Update update, Condition? condition = null, CancellationToken ct = default)
@@ -106,7 +158,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         ValidateKey(key);
         ArgumentNullException.ThrowIfNull(update);
         var result = await Enqueue(w => w.Apply(TransactOp.Update(key, update, condition), null), ct).ConfigureAwait(false);
-        return result!;
+        return result!.Clone(); // the writer keeps the instance it returned as its cached copy
     }
 
     public Task<Item?> DeleteAsync(ItemKey key, Condition? condition = null, CancellationToken ct = default)
@@ -125,6 +177,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     {
         TransactionLimits.Validate(operations);
         var ops = new TransactOp[operations.Count];
+        var puts = new EncodedItem?[operations.Count];
         for (var i = 0; i < ops.Length; i++)
         {
             var op = operations[i] ?? throw new ArgumentException($"Operation {i} is null.", nameof(operations));
@@ -132,22 +185,26 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             if (op is PutOp put)
             {
                 ValidateIndexKeys(put.Item);
-                op = put with { Item = put.Item.Clone() };
+                puts[i] = EncodedItem.From(put.Item);
             }
             ops[i] = op;
         }
-        await Enqueue<Item?>(w =>
+        await Enqueue(w =>
         {
-            for (var i = 0; i < ops.Length; i++) w.Apply(ops[i], i);
-            return null;
+            for (var i = 0; i < ops.Length; i++)
+            {
+                if (puts[i] is { } encoded) w.Put(encoded, ops[i].Condition, i);
+                else w.Apply(ops[i], i);
+            }
+            return true;
         }, ct).ConfigureAwait(false);
     }
 
-    private Task<T> Enqueue<T>(Func<SqliteWriter, T> work, CancellationToken ct)
+    private Task<T> Enqueue<T>(Func<SqliteWriter, T> work, CancellationToken ct, bool flushIndexes = false)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ct.ThrowIfCancellationRequested();
-        var request = new WriteRequest<T>(work, ct);
+        var request = new WriteRequest<T>(work, ct) { FlushIndexes = flushIndexes };
         Interlocked.Increment(ref _queued);
         if (!_queue.Writer.TryWrite(request))
         {
@@ -184,6 +241,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
                 {
                     // Never leave a caller waiting: whatever escaped, the batch is reported as not written.
                     try { _writer.Rollback(); } catch (SqliteException) { /* already rolled back */ }
+                    _writer.Indexes.OnRolledBack(_writer.Indexes.Pending); // notes unsure: the next flush replays the change log
                     var unavailable = new StoreUnavailableException("The SQLite store failed while writing; nothing of the write was written.", e);
                     foreach (var request in batch) { request.Error = unavailable; request.Complete(); }
                 }
@@ -200,10 +258,19 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     {
         Interlocked.Add(ref _writeRequests, batch.Count);
         _writer.BatchTimestamp = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var indexes = _writer.Indexes;
+        var batchMark = indexes.Pending;
+        var flushed = 0;
         Exception? batchFailure = null;
         try
         {
             _writer.Begin();
+            indexes.OnBegin();
+            if (ShouldFlushIndexes(batch))
+            {
+                flushed = indexes.Flush();
+                batchMark = indexes.Pending;
+            }
         }
         catch (Exception e)
         {
@@ -214,6 +281,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         {
             foreach (var request in batch)
             {
+                var mark = indexes.Pending;
                 try
                 {
                     _writer.Savepoint();
@@ -223,6 +291,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
                 catch (Exception e)
                 {
                     request.Error = e;
+                    indexes.Truncate(mark);
                     if (!_writer.InTransaction) { batchFailure = e; break; }
                     try
                     {
@@ -243,6 +312,8 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             {
                 _writer.Commit();
                 Interlocked.Increment(ref _commits);
+                if (flushed > 0 || batch.Exists(r => r.FlushIndexes)) Interlocked.Increment(ref _indexFlushes);
+                indexes.OnCommitted(flushed, _time.GetTimestamp());
             }
             catch (Exception e)
             {
@@ -253,6 +324,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         if (batchFailure is not null)
         {
             try { _writer.Rollback(); } catch (SqliteException) { /* the transaction is already gone */ }
+            indexes.OnRolledBack(batchMark);
             var unavailable = new StoreUnavailableException("The SQLite store could not commit the write; nothing of it was written.", batchFailure);
             foreach (var request in batch)
             {
@@ -261,6 +333,55 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             }
         }
         foreach (var request in batch) request.Complete();
+    }
+
+    /// <summary>Pending index moves are applied when an index query waits for them, when many are pending, or when the
+    /// oldest has waited long enough.</summary>
+    private bool ShouldFlushIndexes(List<WriteRequest> batch)
+    {
+        var indexes = _writer.Indexes;
+        if (batch.Exists(r => r.FlushIndexes)) return true;
+        if (indexes.Pending == 0) return false;
+        return indexes.Pending >= _options.IndexFlushEntries || _time.GetElapsedTime(indexes.OldestPendingAt) >= _options.IndexFlushInterval;
+    }
+
+    /// <summary>Makes the index tables reflect every committed write before an index query reads them.</summary>
+    private async Task CatchUpIndexesAsync(CancellationToken ct)
+    {
+        if (!Read(r => r.IndexBehind())) return;
+        await Enqueue(_ => true, ct, flushIndexes: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Copies committed WAL frames into the database file beside the writer (a passive checkpoint never blocks it).
+    /// The writer's own automatic checkpoint then finds almost everything copied and the WAL restarts from its beginning.</summary>
+    private void CheckpointLoop()
+    {
+        SqliteConnection? connection = null;
+        try
+        {
+            connection = new SqliteConnection(_readerConnectionString);
+            connection.Open();
+            SqliteSchema.Exec(connection, $"PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds};");
+            var seen = Commits;
+            while (!_stopCheckpoints.Wait(_options.CheckpointInterval))
+            {
+                var commits = Commits;
+                if (commits == seen) continue;
+                seen = commits;
+                // BUSY (another checkpoint running) or any error only means this round copied less; the writer's automatic
+                // checkpoint still bounds the WAL.
+                if (SQLitePCL.raw.sqlite3_wal_checkpoint_v2(connection.Handle, null, SQLitePCL.raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _) == SQLitePCL.raw.SQLITE_OK)
+                    Interlocked.Increment(ref _checkpoints);
+            }
+        }
+        catch (SqliteException)
+        {
+            // The database could not be opened for checkpoints: the writer checkpoints on its own, as SQLite does by default.
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
     }
 
     // ---------------------------------------------------------------- reads
@@ -277,7 +398,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         }));
     }
 
-    public Task<Page<Item>> QueryAsync(Query query, CancellationToken ct = default)
+    public async Task<Page<Item>> QueryAsync(Query query, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentException.ThrowIfNullOrEmpty(query.PartitionKey, nameof(query));
@@ -285,7 +406,8 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             throw new ArgumentOutOfRangeException(nameof(query), query.Limit, "Query.Limit must be 1..10000.");
         ct.ThrowIfCancellationRequested();
         var plan = SqliteQueryPlan.Build(query);
-        return Task.FromResult(Read(r =>
+        if (query.Index is not null) await CatchUpIndexesAsync(ct).ConfigureAwait(false);
+        return Read(r =>
         {
             using var cmd = r.Connection.CreateCommand();
             plan.Bind(cmd);
@@ -300,7 +422,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
                 }
             }
             return new Page<Item>(items, more ? plan.CursorAfter(items[^1]) : null);
-        }));
+        });
     }
 
     public Task<ChangeBatch> ReadAsync(string? checkpoint, int maxChanges = 1000, CancellationToken ct = default)
@@ -429,9 +551,32 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
 
     private void Close()
     {
+        _stopCheckpoints.Set();
+        _checkpointThread?.Join();
+        _stopCheckpoints.Dispose();
+        FlushIndexesOnClose();
         _writer.Dispose();
         while (_idleReaders.TryTake(out var reader)) reader.Dispose();
         _writerGate.Dispose();
+    }
+
+    /// <summary>Leaves the index tables current, so the next open (or another process) has nothing to replay. Best effort:
+    /// whatever is left is replayed from the change log at the next open.</summary>
+    private void FlushIndexesOnClose()
+    {
+        if (_writer.Indexes.Pending == 0) return;
+        try
+        {
+            _writer.Begin();
+            _writer.Indexes.OnBegin();
+            var flushed = _writer.Indexes.Flush();
+            _writer.Commit();
+            _writer.Indexes.OnCommitted(flushed, 0);
+        }
+        catch (SqliteException)
+        {
+            try { _writer.Rollback(); } catch (SqliteException) { /* already gone */ }
+        }
     }
 
     // ---------------------------------------------------------------- nested types
@@ -439,6 +584,9 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
     private abstract class WriteRequest(CancellationToken ct)
     {
         public CancellationToken CancellationToken { get; } = ct;
+
+        /// <summary>An index query waits on this request: the batch that takes it applies every pending index move first.</summary>
+        public bool FlushIndexes { get; init; }
 
         public Exception? Error { get; set; }
 
@@ -490,7 +638,14 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             Feed.CommandText = "SELECT seq, pk, sk, kind, old_image, new_image, committed_at FROM changes WHERE seq > $after ORDER BY seq LIMIT $max;";
             Feed.Parameters.Add(new SqliteParameter("$after", DBNull.Value));
             Feed.Parameters.Add(new SqliteParameter("$max", DBNull.Value));
+            Behind = Connection.CreateCommand();
+            Behind.CommandText = "SELECT (SELECT coalesce(max(seq), 0) FROM changes) > coalesce((SELECT value FROM store_meta WHERE name = 'index_seq'), 0);";
         }
+
+        public SqliteCommand Behind { get; }
+
+        /// <summary>True when a committed change is not yet reflected in the index tables.</summary>
+        public bool IndexBehind() => Convert.ToInt64(Behind.ExecuteScalar(), CultureInfo.InvariantCulture) != 0;
 
         public SqliteConnection Connection { get; }
 
@@ -502,6 +657,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         {
             Get.Dispose();
             Feed.Dispose();
+            Behind.Dispose();
             Connection.Dispose();
         }
     }

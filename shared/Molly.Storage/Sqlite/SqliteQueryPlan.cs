@@ -7,9 +7,11 @@ using Microsoft.Data.Sqlite;
 namespace Molly.Storage.Sqlite;
 
 /// <summary>
-/// Turns a <see cref="Query"/> into one index range scan. Table queries seek (pk, sk); index queries seek
-/// (gsiNpk, gsiNsk) and order ties by the table key, so paging by the last row's key is exact: keyset pagination never
-/// loses or repeats a row that existed before the walk, whatever is inserted meanwhile.
+/// Turns a <see cref="Query"/> into one range scan. Table queries seek (pk, sk) in items; index queries seek (ipk, isk) in
+/// the index's table, which orders ties by the table key, and look each entry's item up by its key, keeping it only while
+/// the item's index key still matches the entry (an entry may lag a later write: see <see cref="SqliteIndexes"/>). Paging by
+/// the last row's key is exact: keyset pagination never loses or repeats a row that existed before the walk, whatever is
+/// inserted meanwhile.
 /// The cursor is base64url of a JSON array naming the index, the partition and the last row's sort position.
 /// </summary>
 internal sealed class SqliteQueryPlan
@@ -30,8 +32,8 @@ internal sealed class SqliteQueryPlan
     public static SqliteQueryPlan Build(Query query)
     {
         var prefix = query.Index is null ? null : SqliteSchema.IndexColumnPrefix(query.Index);
-        var pkCol = prefix is null ? "pk" : prefix + "pk";
-        var skCol = prefix is null ? "sk" : prefix + "sk";
+        var pkCol = prefix is null ? "i.pk" : "g.ipk";
+        var skCol = prefix is null ? "i.sk" : "g.isk";
         var parameters = new List<(string, string)> { ("$p", query.PartitionKey) };
         var where = new StringBuilder($"{pkCol} = $p");
 
@@ -78,21 +80,25 @@ internal sealed class SqliteQueryPlan
             var position = DecodeCursor(query);
             if (prefix is null)
             {
-                where.Append($" AND sk {op} $c0");
+                where.Append($" AND i.sk {op} $c0");
                 parameters.Add(("$c0", position[0]));
             }
             else
             {
-                where.Append($" AND ({skCol}, pk, sk) {op} ($c0, $c1, $c2)");
+                where.Append($" AND (g.isk, g.pk, g.sk) {op} ($c0, $c1, $c2)");
                 parameters.Add(("$c0", position[0]));
                 parameters.Add(("$c1", position[1]));
                 parameters.Add(("$c2", position[2]));
             }
         }
 
-        var order = prefix is null ? $"sk {dir}" : $"{skCol} {dir}, pk {dir}, sk {dir}";
         // One row past the limit tells whether another page exists, so the last page carries no cursor.
-        var sql = $"SELECT pk, sk, attrs FROM items WHERE {where} ORDER BY {order} LIMIT {query.Limit + 1};";
+        var sql = prefix is null
+            ? $"SELECT i.pk, i.sk, i.attrs FROM items AS i WHERE {where} ORDER BY i.sk {dir} LIMIT {query.Limit + 1};"
+            // CROSS JOIN keeps the index table as the outer loop, so rows come in its order (no sort).
+            : $"SELECT i.pk, i.sk, i.attrs FROM {prefix} AS g CROSS JOIN items AS i ON i.pk = g.pk AND i.sk = g.sk " +
+              $"WHERE {where} AND i.{prefix}pk = g.ipk AND i.{prefix}sk = g.isk " +
+              $"ORDER BY g.isk {dir}, g.pk {dir}, g.sk {dir} LIMIT {query.Limit + 1};";
         return new SqliteQueryPlan(query, prefix, sql, parameters);
     }
 

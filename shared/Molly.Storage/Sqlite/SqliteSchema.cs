@@ -5,7 +5,7 @@ namespace Molly.Storage.Sqlite;
 /// <summary>The tables of the SQLite item store and the pragmas every connection gets.</summary>
 internal static class SqliteSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>Index column prefix for an index name of <see cref="KeyNames.Indexes"/> ("GSI1" -> "gsi1").</summary>
     public static string IndexColumnPrefix(string index)
@@ -15,8 +15,14 @@ internal static class SqliteSchema
         throw new ArgumentException($"Unknown index '{index}'; the store has {string.Join(", ", KeyNames.Indexes)}.", nameof(index));
     }
 
+    /// <summary>The table of an index's entries ("GSI1" -> "gsi1").</summary>
+    public static string IndexTable(int index) => "gsi" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     // Keys are TEXT with the default BINARY collation: SQLite compares them as UTF-8 bytes, which is DynamoDB's order.
-    // The table is WITHOUT ROWID, so each index implicitly ends with (pk, sk): index queries page on (gsiNsk, pk, sk).
+    // The items table keeps each item's index key columns (the current truth); the index entries live in their own tables
+    // gsiN (ipk, isk, pk, sk), maintained after the write in batches (see SqliteIndexes), so an index query pages on
+    // (isk, pk, sk) exactly as DynamoDB orders an index. store_meta.index_seq is the change-log sequence the index tables
+    // reflect: every change after it is replayed from the change log when the store opens.
     private const string CreateSql = """
         CREATE TABLE IF NOT EXISTS items (
             pk TEXT NOT NULL,
@@ -27,9 +33,6 @@ internal static class SqliteSchema
             gsi3pk TEXT, gsi3sk TEXT,
             PRIMARY KEY (pk, sk)
         ) WITHOUT ROWID;
-        CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk) WHERE gsi1pk IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk) WHERE gsi2pk IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk) WHERE gsi3pk IS NOT NULL;
         CREATE TABLE IF NOT EXISTS changes (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             pk TEXT NOT NULL,
@@ -39,6 +42,22 @@ internal static class SqliteSchema
             new_image TEXT,
             committed_at INTEGER NOT NULL
         );
+        CREATE TABLE IF NOT EXISTS gsi1 (ipk TEXT NOT NULL, isk TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS gsi2 (ipk TEXT NOT NULL, isk TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS gsi3 (ipk TEXT NOT NULL, isk TEXT NOT NULL, pk TEXT NOT NULL, sk TEXT NOT NULL, PRIMARY KEY (ipk, isk, pk, sk)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS store_meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+        """;
+
+    // Version 1 kept the index entries in partial indexes on items, updated in every write's transaction. Its entries move
+    // to the index tables once, and the index tables then reflect the whole change log.
+    private const string FromVersion1Sql = """
+        INSERT OR IGNORE INTO gsi1 SELECT gsi1pk, gsi1sk, pk, sk FROM items WHERE gsi1pk IS NOT NULL AND gsi1sk IS NOT NULL;
+        INSERT OR IGNORE INTO gsi2 SELECT gsi2pk, gsi2sk, pk, sk FROM items WHERE gsi2pk IS NOT NULL AND gsi2sk IS NOT NULL;
+        INSERT OR IGNORE INTO gsi3 SELECT gsi3pk, gsi3sk, pk, sk FROM items WHERE gsi3pk IS NOT NULL AND gsi3sk IS NOT NULL;
+        DROP INDEX IF EXISTS items_gsi1;
+        DROP INDEX IF EXISTS items_gsi2;
+        DROP INDEX IF EXISTS items_gsi3;
+        INSERT OR REPLACE INTO store_meta (name, value) VALUES ('index_seq', (SELECT coalesce(max(seq), 0) FROM changes));
         """;
 
     /// <summary>Sets the writer's pragmas and creates or checks the schema.</summary>
@@ -68,6 +87,7 @@ internal static class SqliteSchema
         try
         {
             Exec(connection, CreateSql);
+            if (version < 2) Exec(connection, FromVersion1Sql);
             Exec(connection, $"PRAGMA user_version={Version};");
             Exec(connection, "COMMIT;");
         }

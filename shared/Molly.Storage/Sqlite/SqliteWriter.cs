@@ -6,7 +6,8 @@ namespace Molly.Storage.Sqlite;
 /// <summary>
 /// The single writer connection and its prepared statements. Used only by the writer loop, inside its open transaction:
 /// every operation reads the current row, checks the condition against it (the seam's reference semantics), writes the
-/// row and appends the change-log entry, all in the caller's savepoint.
+/// row and appends the change-log entry, all in the caller's savepoint, and notes how the item's index entries move
+/// (<see cref="SqliteIndexes"/> applies them later, in bulk).
 /// </summary>
 internal sealed class SqliteWriter : IDisposable
 {
@@ -21,6 +22,23 @@ internal sealed class SqliteWriter : IDisposable
     private readonly Statement _savepoint;
     private readonly Statement _release;
     private readonly Statement _rollbackTo;
+    private readonly Statement _dataVersion;
+
+    /// <summary>Index entry moves of the writes so far not yet applied to the index tables, in write order.</summary>
+    public SqliteIndexes Indexes { get; }
+
+    // The items this writer last read or wrote, as stored: a balance shard or a counter updated by every group is then
+    // neither read back from SQLite nor decoded again. Exact because this connection is the only one writing while its
+    // transaction is open; another connection's commit (data_version) or a rollback clears it, and a rolled-back
+    // savepoint puts back what its request changed. Cached items are never mutated (an update clones).
+    private const int CacheLimit = 8192;
+    private readonly Dictionary<ItemKey, (Item Item, byte[] Attrs)> _cache = [];
+    private readonly List<(ItemKey Key, bool Had, (Item Item, byte[] Attrs) Old)> _undo = [];
+    private int _undoMark;
+    private long _dataVersionSeen = -1;
+
+    /// <summary>True when another connection committed between this writer's previous transaction and the current one.</summary>
+    public bool ForeignCommitSeen { get; private set; }
 
     public SqliteWriter(SqliteConnection connection)
     {
@@ -37,6 +55,24 @@ internal sealed class SqliteWriter : IDisposable
         _savepoint = new(connection, "SAVEPOINT w;");
         _release = new(connection, "RELEASE w;");
         _rollbackTo = new(connection, "ROLLBACK TO w;");
+        _dataVersion = new(connection, "PRAGMA data_version;");
+        Indexes = new SqliteIndexes(this);
+    }
+
+    internal SqliteConnection Connection => _connection;
+
+    /// <summary>Changes only when another connection (another process) commits: then the pending index moves this writer
+    /// noted are not all there is, and the index tables catch up from the change log instead.</summary>
+    public long DataVersion()
+    {
+        try
+        {
+            return _dataVersion.StepRow() ? raw.sqlite3_column_int64(_dataVersion.Handle, 0) : 0;
+        }
+        finally
+        {
+            _dataVersion.Reset();
+        }
     }
 
     /// <summary>Unix milliseconds stamped on the change-log entries of the current batch.</summary>
@@ -45,37 +81,98 @@ internal sealed class SqliteWriter : IDisposable
     /// <summary>True while a transaction is open on the connection (false after SQLite rolled it back on its own).</summary>
     public bool InTransaction => raw.sqlite3_get_autocommit(_connection.Handle) == 0;
 
-    public void Begin() => _begin.Run();
+    /// <summary>Opens the write transaction (taking the file's write lock) and notices another connection's commits.</summary>
+    public void Begin()
+    {
+        _begin.Run();
+        var version = DataVersion();
+        ForeignCommitSeen = _dataVersionSeen >= 0 && version != _dataVersionSeen;
+        if (ForeignCommitSeen) _cache.Clear();
+        _dataVersionSeen = version;
+    }
 
-    public void Commit() => _commit.Run();
+    public void Commit()
+    {
+        _commit.Run();
+        _undo.Clear();
+    }
 
     public void Rollback()
     {
+        _cache.Clear();
+        _undo.Clear();
         if (InTransaction) _rollback.Run();
     }
 
-    public void Savepoint() => _savepoint.Run();
+    public void Savepoint()
+    {
+        _savepoint.Run();
+        _undoMark = _undo.Count;
+    }
 
     public void Release() => _release.Run();
 
     public void RollbackToSavepoint()
     {
+        for (var i = _undo.Count - 1; i >= _undoMark; i--)
+        {
+            var (key, had, old) = _undo[i];
+            if (had) _cache[key] = old;
+            else _cache.Remove(key);
+        }
+        _undo.RemoveRange(_undoMark, _undo.Count - _undoMark);
         _rollbackTo.Run();
         _release.Run();
+    }
+
+    /// <summary>Sets (or with a null item forgets) the cached copy of an item, noting how to put it back.</summary>
+    private void Remember(ItemKey key, Item? item, byte[]? attrs)
+    {
+        var had = _cache.TryGetValue(key, out var old);
+        if (!had && item is null) return;
+        _undo.Add((key, had, old));
+        if (item is null) _cache.Remove(key);
+        else
+        {
+            if (!had && _cache.Count >= CacheLimit) Evict();
+            _cache[key] = (item, attrs!);
+        }
+    }
+
+    private void Evict()
+    {
+        // Rarely full: start over, keeping the entries the open transaction may still put back.
+        var keep = _undo.Select(u => u.Key).ToHashSet();
+        foreach (var key in _cache.Keys.Where(k => !keep.Contains(k)).ToList()) _cache.Remove(key);
     }
 
     /// <summary>The current item and its stored attributes as UTF-8 (reused as the change log's old image, not encoded again).</summary>
     private (Item? Item, byte[]? Attrs) Get(ItemKey key)
     {
+        if (_cache.TryGetValue(key, out var cached)) return cached;
         _get.Text(1, key.PK);
         _get.Text(2, key.SK);
         var attrs = _get.StepRow() ? raw.sqlite3_column_blob(_get.Handle, 0).ToArray() : null;
         _get.Reset();
-        return (attrs is null ? null : AttributeCodec.Decode(key, attrs), attrs);
+        if (attrs is null) return (null, null);
+        var item = AttributeCodec.Decode(key, attrs);
+        Remember(key, item, attrs);
+        return (item, attrs);
     }
 
-    /// <summary>Applies one operation (single write: <paramref name="index"/> null; transaction: its position).
-    /// Returns the new image for put/update, the old image for delete, null for a check.</summary>
+    /// <summary>Writes an item encoded on the caller's thread (single write: <paramref name="index"/> null; transaction: its
+    /// position), after checking the condition against the current item.</summary>
+    public void Put(EncodedItem item, Condition? condition, int? index)
+    {
+        var (current, currentAttrs) = Get(item.Key);
+        if (condition is not null && !condition.IsSatisfiedBy(current))
+            throw new ConditionFailedException(item.Key, index);
+        Write(current, currentAttrs, item);
+        Remember(item.Key, null, null); // no decoded copy of a put: the next read decodes it
+    }
+
+    /// <summary>Applies one update, delete or check (single write: <paramref name="index"/> null; transaction: its position).
+    /// Returns the new image for an update, the old image for a delete, null for a check.</summary>
     public Item? Apply(TransactOp op, int? index)
     {
         var (current, currentAttrs) = Get(op.Key);
@@ -83,17 +180,16 @@ internal sealed class SqliteWriter : IDisposable
             throw new ConditionFailedException(op.Key, index);
         switch (op)
         {
-            case PutOp put:
-                Write(currentAttrs, put.Item);
-                return put.Item;
             case UpdateOp update:
                 var next = update.Changes.ApplyTo(update.Key, current);
                 ItemSize.Ensure(next);
                 SqliteItemStore.ValidateIndexKeys(next);
-                Write(currentAttrs, next);
+                var encoded = EncodedItem.From(next);
+                Write(current, currentAttrs, encoded);
+                Remember(next.Key, next, encoded.Attrs); // the caller gets a clone (SqliteItemStore.UpdateAsync)
                 return next;
             case DeleteOp:
-                if (current is not null) Remove(current.Key, currentAttrs!);
+                if (current is not null) Remove(current, currentAttrs!);
                 return current;
             case CheckOp:
                 return null;
@@ -102,24 +198,27 @@ internal sealed class SqliteWriter : IDisposable
         }
     }
 
-    private void Write(byte[]? currentAttrs, Item next)
+    private void Write(Item? current, byte[]? currentAttrs, EncodedItem next)
     {
-        var attrs = AttributeCodec.EncodeUtf8(next);
-        _upsert.Text(1, next.PK);
-        _upsert.Text(2, next.SK);
-        _upsert.Text(3, attrs);
-        for (var i = 0; i < KeyNames.Indexes.Count; i++)
+        Indexes.Note(next.Key, IndexKeys.Of(current), next.IndexKeys);
+        _upsert.Text(1, next.Key.PK);
+        _upsert.Text(2, next.Key.SK);
+        _upsert.Text(3, next.Attrs);
+        for (var i = 0; i < IndexKeys.Count; i++)
         {
-            var (pk, sk) = SqliteItemStore.IndexKey(next, KeyNames.Indexes[i]);
+            var (pk, sk) = next.IndexKeys[i];
             _upsert.Text(4 + 2 * i, pk);
             _upsert.Text(5 + 2 * i, sk);
         }
         _upsert.Run();
-        AppendChange(next.Key, currentAttrs is null ? ChangeKind.Insert : ChangeKind.Modify, currentAttrs, attrs);
+        AppendChange(next.Key, currentAttrs is null ? ChangeKind.Insert : ChangeKind.Modify, currentAttrs, next.Attrs);
     }
 
-    private void Remove(ItemKey key, byte[] currentAttrs)
+    private void Remove(Item current, byte[] currentAttrs)
     {
+        var key = current.Key;
+        Indexes.Note(key, IndexKeys.Of(current), IndexKeys.None);
+        Remember(key, null, null);
         _delete.Text(1, key.PK);
         _delete.Text(2, key.SK);
         _delete.Run();
@@ -139,7 +238,8 @@ internal sealed class SqliteWriter : IDisposable
 
     public void Dispose()
     {
-        foreach (var statement in new[] { _get, _upsert, _delete, _change, _begin, _commit, _rollback, _savepoint, _release, _rollbackTo })
+        Indexes.Dispose();
+        foreach (var statement in new[] { _get, _upsert, _delete, _change, _begin, _commit, _rollback, _savepoint, _release, _rollbackTo, _dataVersion })
             statement.Dispose();
         _connection.Dispose();
     }
@@ -149,7 +249,7 @@ internal sealed class SqliteWriter : IDisposable
     /// per item, and going through ADO.NET commands (a data reader per execution, parameter objects, UTF-16 to UTF-8 copies
     /// of every attribute text) cost as much as SQLite's work. Errors surface as <see cref="SqliteException"/>, as before.
     /// </summary>
-    private sealed class Statement : IDisposable
+    internal sealed class Statement : IDisposable
     {
         private readonly sqlite3 _db;
 
@@ -209,4 +309,42 @@ internal sealed class SqliteWriter : IDisposable
 
         public void Dispose() => Handle.Dispose();
     }
+}
+
+/// <summary>An item as the writer stores it, made on the caller's thread: its stored attributes (also its snapshot: the
+/// caller may change its <see cref="Item"/> afterwards) and its index keys. Encoding is then no work of the single writer.</summary>
+internal sealed class EncodedItem
+{
+    private EncodedItem(ItemKey key, byte[] attrs, IndexKeys indexKeys)
+    {
+        Key = key;
+        Attrs = attrs;
+        IndexKeys = indexKeys;
+    }
+
+    public ItemKey Key { get; }
+
+    public byte[] Attrs { get; }
+
+    public IndexKeys IndexKeys { get; }
+
+    public static EncodedItem From(Item item) => new(item.Key, AttributeCodec.EncodeUtf8(item), IndexKeys.Of(item));
+}
+
+/// <summary>An item's key in each index (GSI1..GSI3), nulls where it has not both attributes (a sparse index).</summary>
+internal readonly struct IndexKeys
+{
+    public const int Count = 3;
+
+    private readonly (string? Pk, string? Sk) _gsi1, _gsi2, _gsi3;
+
+    private IndexKeys((string?, string?) gsi1, (string?, string?) gsi2, (string?, string?) gsi3) => (_gsi1, _gsi2, _gsi3) = (gsi1, gsi2, gsi3);
+
+    public static IndexKeys None => default;
+
+    public (string? Pk, string? Sk) this[int index] => index switch { 0 => _gsi1, 1 => _gsi2, 2 => _gsi3, _ => throw new ArgumentOutOfRangeException(nameof(index)) };
+
+    public static IndexKeys Of(Item? item) => item is null
+        ? None
+        : new(SqliteItemStore.IndexKey(item, KeyNames.Indexes[0]), SqliteItemStore.IndexKey(item, KeyNames.Indexes[1]), SqliteItemStore.IndexKey(item, KeyNames.Indexes[2]));
 }
