@@ -17,9 +17,9 @@ public sealed class DepositConfirmStarter(WorkflowEngine engine)
     public const string ConsumerName = "deposit-confirm-starter";
     public const string Workflow = "deposit-confirm";
 
-    /// <summary>The consumer to run (its checkpoint is <c>sys#feed</c>/<see cref="ConsumerName"/>).</summary>
+    /// <summary>The consumer to run (its checkpoint is <c>sys#feed</c>/<see cref="ConsumerName"/>); it reads deposit items only.</summary>
     public ChangeFeedConsumer CreateConsumer(IItemStore store, ChangeFeedConsumerOptions? options = null, TimeProvider? time = null) =>
-        new(store, ConsumerName, HandleAsync, options, time);
+        new(store, ConsumerName, HandleAsync, (options ?? new ChangeFeedConsumerOptions()) with { KeyPrefixes = [Deposit.Prefix] }, time);
 
     public async Task HandleAsync(IReadOnlyList<Change> changes, CancellationToken ct)
     {

@@ -17,4 +17,30 @@ public sealed record ChangeBatch(IReadOnlyList<Change> Changes, string Checkpoin
 public interface IChangeFeed
 {
     Task<ChangeBatch> ReadAsync(string? checkpoint, int maxChanges = 1000, CancellationToken ct = default);
+
+    /// <summary>
+    /// Reads only the changes of items whose PK starts with one of <paramref name="keyPrefixes"/> (an outbox, the deposits),
+    /// and the checkpoint past every change read, matching or not. This default reads whole batches and drops the others;
+    /// a store that can filter before decoding (SQLite) does so. On AWS the same filter belongs in the stream trigger.
+    /// Returns an empty batch only at the end of the feed.
+    /// </summary>
+    async Task<ChangeBatch> ReadAsync(string? checkpoint, int maxChanges, IReadOnlyList<string> keyPrefixes, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keyPrefixes);
+        while (true)
+        {
+            var batch = await ReadAsync(checkpoint, maxChanges, ct).ConfigureAwait(false);
+            if (batch.Changes.Count == 0) return batch;
+            var matching = batch.Changes.Where(c => MatchesAny(c.Key.PK, keyPrefixes)).ToList();
+            if (matching.Count > 0) return batch with { Changes = matching };
+            checkpoint = batch.Checkpoint;
+        }
+    }
+
+    static bool MatchesAny(string pk, IReadOnlyList<string> prefixes)
+    {
+        foreach (var prefix in prefixes)
+            if (pk.StartsWith(prefix, StringComparison.Ordinal)) return true;
+        return false;
+    }
 }

@@ -9,6 +9,10 @@ public sealed record ChangeFeedConsumerOptions
     /// <summary>Changes read (and handed to the handler) at most per batch.</summary>
     public int BatchSize { get; init; } = 500;
 
+    /// <summary>Only changes of items whose PK starts with one of these are read and handed over (null: all). The SQLite
+    /// store filters before decoding, so a consumer of one kind of item does not pay for every change of the store.</summary>
+    public IReadOnlyList<string>? KeyPrefixes { get; init; }
+
     /// <summary>Called when a pass fails (the handler or the store threw) before <see cref="ChangeFeedConsumer.RunAsync"/>
     /// retries after <see cref="PollInterval"/>. Without it, <see cref="ChangeFeedConsumer.RunAsync"/> rethrows.</summary>
     public Func<Exception, CancellationToken, Task>? OnError { get; init; }
@@ -19,6 +23,8 @@ public sealed record ChangeFeedConsumerOptions
             throw new ArgumentOutOfRangeException(nameof(PollInterval), PollInterval, "PollInterval must be more than 0 and at most 1 hour.");
         if (BatchSize is < 1 or > 10_000)
             throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "BatchSize must be 1..10000.");
+        if (KeyPrefixes is { } prefixes && (prefixes.Count == 0 || prefixes.Any(string.IsNullOrEmpty)))
+            throw new ArgumentException("KeyPrefixes, when set, must hold at least one non-empty prefix.", nameof(KeyPrefixes));
     }
 }
 
@@ -80,7 +86,9 @@ public sealed class ChangeFeedConsumer
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var batch = await _store.ChangeFeed.ReadAsync(_position, _options.BatchSize, ct).ConfigureAwait(false);
+            var batch = _options.KeyPrefixes is { } prefixes
+                ? await _store.ChangeFeed.ReadAsync(_position, _options.BatchSize, prefixes, ct).ConfigureAwait(false)
+                : await _store.ChangeFeed.ReadAsync(_position, _options.BatchSize, ct).ConfigureAwait(false);
             if (batch.Changes.Count == 0)
             {
                 _position = batch.Checkpoint;

@@ -971,6 +971,34 @@ public abstract class ItemStoreContractTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_consumer_with_key_prefixes_gets_only_those_items_and_moves_past_the_rest()
+    {
+        for (var i = 0; i < 7; i++) await Store.PutAsync(new Item($"noise#{i}", "x"));
+        await Store.PutAsync(new Item("want#a", "x"));
+        for (var i = 7; i < 12; i++) await Store.PutAsync(new Item($"noise#{i}", "x"));
+        await Store.PutAsync(new Item("wanted", "x")); // starts with "want", not with "want#"
+        await Store.PutAsync(new Item("also#b", "x"));
+        var received = new List<Change>();
+        var consumer = new ChangeFeedConsumer(Store, "prefixed", (x, _) => { received.AddRange(x); return Task.CompletedTask; },
+            new ChangeFeedConsumerOptions { BatchSize = 3, KeyPrefixes = ["want#", "also#"] });
+
+        await ConsumeUntilAsync(consumer, received, 2);
+        Assert.Equal(["want#a", "also#b"], received.Select(c => c.Key.PK));
+
+        await Store.PutAsync(new Item("noise#z", "x"));
+        await Store.PutAsync(new Item("want#c", "x"));
+        await ConsumeUntilAsync(consumer, received, 3);
+        Assert.Equal(["want#a", "also#b", "want#c"], received.Select(c => c.Key.PK));
+
+        // The stored checkpoint is past what was handed over: a new instance starts after it.
+        var restarted = new List<Change>();
+        await Store.PutAsync(new Item("also#d", "x"));
+        await ConsumeUntilAsync(new ChangeFeedConsumer(Store, "prefixed", (x, _) => { restarted.AddRange(x); return Task.CompletedTask; },
+            new ChangeFeedConsumerOptions { KeyPrefixes = ["want#", "also#"] }), restarted, 1);
+        Assert.Equal(["also#d"], restarted.Select(c => c.Key.PK));
+    }
+
+    [Fact]
     public async Task RunAsync_stops_when_cancelled()
     {
         await Store.PutAsync(new Item("cons", "run"));

@@ -23,6 +23,7 @@ public sealed partial class WebhookWorker(
         var consumer = new ChangeFeedConsumer(store, WebhooksSetup.FanOutConsumer, HandleAsync, new ChangeFeedConsumerOptions
         {
             PollInterval = TimeSpan.FromMilliseconds(200),
+            KeyPrefixes = [WebhookDeliveries.OutboxPrefix], // only outbox items fan out: the store skips the rest undecoded
             OnError = (e, _) =>
             {
                 LogFeedFailed(e);

@@ -435,23 +435,66 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         {
             r.Feed.Parameters[0].Value = after;
             r.Feed.Parameters[1].Value = maxChanges;
-            var changes = new List<Change>();
-            var last = after;
-            using (var rows = r.Feed.ExecuteReader())
-            {
-                while (rows.Read())
-                {
-                    last = rows.GetInt64(0);
-                    var key = new ItemKey(rows.GetString(1), rows.GetString(2));
-                    var kind = (ChangeKind)rows.GetInt64(3);
-                    var oldImage = rows.IsDBNull(4) ? null : AttributeCodec.Decode(key, rows.GetString(4));
-                    var newImage = rows.IsDBNull(5) ? null : AttributeCodec.Decode(key, rows.GetString(5));
-                    var at = DateTimeOffset.FromUnixTimeMilliseconds(rows.GetInt64(6));
-                    changes.Add(new Change(FormatSequence(last), kind, key, oldImage, newImage, at));
-                }
-            }
+            var changes = ReadChanges(r.Feed, out var last);
+            if (changes.Count == 0) last = after;
             return new ChangeBatch(changes, FormatSequence(last));
         }));
+    }
+
+    /// <summary>The filtered read, pushed into SQL: rows of other items are skipped before their images are decoded. The scan
+    /// is bounded by the last sequence committed when it starts, so the checkpoint can move past non-matching rows.</summary>
+    public Task<ChangeBatch> ReadAsync(string? checkpoint, int maxChanges, IReadOnlyList<string> keyPrefixes, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keyPrefixes);
+        if (maxChanges is < 1 or > 10_000)
+            throw new ArgumentOutOfRangeException(nameof(maxChanges), maxChanges, "maxChanges must be 1..10000.");
+        if (keyPrefixes.Count == 0 || keyPrefixes.Any(string.IsNullOrEmpty))
+            throw new ArgumentException("At least one non-empty key prefix is needed.", nameof(keyPrefixes));
+        var after = ParseCheckpoint(checkpoint);
+        ct.ThrowIfCancellationRequested();
+        return Task.FromResult(Read(r =>
+        {
+            // Sequences become visible in order (one writer commits at a time), so every row up to 'upper' is there.
+            var upper = r.LastSequence();
+            if (upper <= after) return new ChangeBatch([], FormatSequence(after));
+            using var cmd = r.Connection.CreateCommand();
+            var ranges = new List<string>();
+            for (var i = 0; i < keyPrefixes.Count; i++)
+            {
+                cmd.Parameters.AddWithValue($"$a{i}", keyPrefixes[i]);
+                if (SqliteQueryPlan.PrefixUpperBound(keyPrefixes[i]) is { } end)
+                {
+                    cmd.Parameters.AddWithValue($"$b{i}", end);
+                    ranges.Add($"(pk >= $a{i} AND pk < $b{i})");
+                }
+                else ranges.Add($"pk >= $a{i}");
+            }
+            cmd.Parameters.AddWithValue("$after", after);
+            cmd.Parameters.AddWithValue("$upper", upper);
+            cmd.Parameters.AddWithValue("$max", maxChanges);
+            cmd.CommandText = "SELECT seq, pk, sk, kind, old_image, new_image, committed_at FROM changes " +
+                $"WHERE seq > $after AND seq <= $upper AND ({string.Join(" OR ", ranges)}) ORDER BY seq LIMIT $max;";
+            var changes = ReadChanges(cmd, out var last);
+            return new ChangeBatch(changes, FormatSequence(changes.Count == maxChanges ? last : upper));
+        }));
+    }
+
+    private static List<Change> ReadChanges(SqliteCommand cmd, out long last)
+    {
+        var changes = new List<Change>();
+        last = 0;
+        using var rows = cmd.ExecuteReader();
+        while (rows.Read())
+        {
+            last = rows.GetInt64(0);
+            var key = new ItemKey(rows.GetString(1), rows.GetString(2));
+            var kind = (ChangeKind)rows.GetInt64(3);
+            var oldImage = rows.IsDBNull(4) ? null : AttributeCodec.Decode(key, rows.GetString(4));
+            var newImage = rows.IsDBNull(5) ? null : AttributeCodec.Decode(key, rows.GetString(5));
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(rows.GetInt64(6));
+            changes.Add(new Change(FormatSequence(last), kind, key, oldImage, newImage, at));
+        }
+        return changes;
     }
 
     private static string FormatSequence(long seq) => seq.ToString("D20", CultureInfo.InvariantCulture);
@@ -643,6 +686,14 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         }
 
         public SqliteCommand Behind { get; }
+
+        /// <summary>The last change-log sequence committed (0 with none).</summary>
+        public long LastSequence()
+        {
+            using var cmd = Connection.CreateCommand();
+            cmd.CommandText = "SELECT coalesce(max(seq), 0) FROM changes;";
+            return Convert.ToInt64(cmd.ExecuteScalar(), CultureInfo.InvariantCulture);
+        }
 
         /// <summary>True when a committed change is not yet reflected in the index tables.</summary>
         public bool IndexBehind() => Convert.ToInt64(Behind.ExecuteScalar(), CultureInfo.InvariantCulture) != 0;
