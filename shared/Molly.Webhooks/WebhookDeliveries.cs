@@ -44,7 +44,14 @@ public sealed class WebhookDeliveries(IItemStore store, TimeProvider clock)
     /// Creates the deliveries of one outbox item; returns how many were new. Idempotent. Throws <see cref="InvalidDataException"/>
     /// for an item that can never be delivered (no type, a payload that is not a JSON object, no merchantId): a poison record.
     /// </summary>
-    public async Task<int> FanOutAsync(Item outbox, CancellationToken ct)
+    public Task<int> FanOutAsync(Item outbox, CancellationToken ct) => FanOutAsync(outbox, NewEndpointLookup(), ct);
+
+    /// <summary>A lookup of merchants' endpoints for one batch of changes.</summary>
+    public EndpointLookup NewEndpointLookup() => new(store);
+
+    /// <summary>The same, reading each merchant's endpoints once per <paramref name="endpoints"/> lookup (one per batch of
+    /// changes): a busy merchant's events then cost one index query a batch, not one each.</summary>
+    public async Task<int> FanOutAsync(Item outbox, EndpointLookup endpoints, CancellationToken ct)
     {
         var type = outbox.GetString("type") ?? throw new InvalidDataException($"Outbox item {outbox.Key} has no type.");
         var name = WebhookEvents.NameOf(type);
@@ -69,28 +76,22 @@ public sealed class WebhookDeliveries(IItemStore store, TimeProvider clock)
             ? t : clock.GetUtcNow();
 
         var created = 0;
-        string? cursor = null;
-        do
+        foreach (var endpoint in await endpoints.GetAsync(merchantId, ct))
         {
-            var page = await store.QueryAsync(new Query(WebhookKeys.MerchantEndpoints(merchantId)) { Index = "GSI1", Cursor = cursor }, ct);
-            foreach (var endpoint in page.Items)
+            var endpointId = endpoint.PK["whe#".Length..];
+            if (!WebhookEvents.Matches(endpoint.RequireString("events").Split(' '), name)) continue;
+            var item = NewItem(WebhookIds.DeliveryFor(endpointId, eventId), merchantId, endpointId, eventId, name, occurredAt, payload,
+                statusVersion, redeliveryOf: null);
+            try
             {
-                var endpointId = endpoint.PK["whe#".Length..];
-                if (!WebhookEvents.Matches(endpoint.RequireString("events").Split(' '), name)) continue;
-                var item = NewItem(WebhookIds.DeliveryFor(endpointId, eventId), merchantId, endpointId, eventId, name, occurredAt, payload,
-                    statusVersion, redeliveryOf: null);
-                try
-                {
-                    await store.PutAsync(item, Condition.ItemAbsent, ct);
-                    created++;
-                }
-                catch (ConditionFailedException)
-                {
-                    // Already fanned out (the feed delivers at least once).
-                }
+                await store.PutAsync(item, Condition.ItemAbsent, ct);
+                created++;
             }
-            cursor = page.Cursor;
-        } while (cursor is not null);
+            catch (ConditionFailedException)
+            {
+                // Already fanned out (the feed delivers at least once).
+            }
+        }
         return created;
     }
 
@@ -208,3 +209,24 @@ public sealed class WebhookDeliveries(IItemStore store, TimeProvider clock)
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(List<DeliveryAttempt>))]
 internal sealed partial class WebhooksJsonContext : JsonSerializerContext;
+
+/// <summary>Each merchant's webhook endpoints, read once (all pages) and shared by the fan-out of one batch of changes.</summary>
+public sealed class EndpointLookup(IItemStore store)
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Task<List<Item>>> _byMerchant = new(StringComparer.Ordinal);
+
+    public Task<List<Item>> GetAsync(string merchantId, CancellationToken ct) => _byMerchant.GetOrAdd(merchantId, m => LoadAsync(m, ct));
+
+    private async Task<List<Item>> LoadAsync(string merchantId, CancellationToken ct)
+    {
+        var endpoints = new List<Item>();
+        string? cursor = null;
+        do
+        {
+            var page = await store.QueryAsync(new Query(WebhookKeys.MerchantEndpoints(merchantId)) { Index = "GSI1", Cursor = cursor }, ct);
+            endpoints.AddRange(page.Items);
+            cursor = page.Cursor;
+        } while (cursor is not null);
+        return endpoints;
+    }
+}

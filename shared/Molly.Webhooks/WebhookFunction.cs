@@ -43,6 +43,7 @@ public sealed class WebhookFunction(WebhookDeliveries deliveries, WebhookDispatc
     private async Task<StreamBatchResponse> HandleStreamAsync(JsonElement records, CancellationToken ct)
     {
         var failures = new List<BatchItemFailure>();
+        var endpoints = deliveries.NewEndpointLookup();
         foreach (var record in records.EnumerateArray())
         {
             var sequence = record.TryGetProperty("dynamodb", out var body) && body.TryGetProperty("SequenceNumber", out var s) ? s.GetString() : null;
@@ -50,7 +51,7 @@ public sealed class WebhookFunction(WebhookDeliveries deliveries, WebhookDispatc
             {
                 var change = StreamRecordMapper.ToChange(record.Deserialize(StreamsJsonContext.Default.StreamRecordEnvelope)
                                                          ?? throw new InvalidDataException("Empty stream record."));
-                if (WebhookDeliveries.IsOutboxInsert(change)) await deliveries.FanOutAsync(change.NewImage!, ct);
+                if (WebhookDeliveries.IsOutboxInsert(change)) await deliveries.FanOutAsync(change.NewImage!, endpoints, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {

@@ -48,6 +48,15 @@ public sealed class StoreOptions
 
     /// <summary>SQLite file name inside the data dir.</summary>
     public string SqliteFile { get; set; } = "molly.db";
+
+    /// <summary>SQLite: index moves applied in bulk once this many are pending (see SqliteItemStoreOptions).</summary>
+    public int SqliteIndexFlushEntries { get; set; } = 4096;
+
+    /// <summary>SQLite: pending index moves applied with the first write this long after the oldest.</summary>
+    public TimeSpan SqliteIndexFlushInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>SQLite: how often a background connection checkpoints the WAL (zero: the writer alone, as SQLite's default).</summary>
+    public TimeSpan SqliteCheckpointInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }
 
 public sealed class AuthOptions

@@ -107,7 +107,13 @@ public static class MollyServices
                 dataDir.EnsureExists();
                 var path = dataDir.File(options.Store.SqliteFile);
                 log.LogInformation("Item store: SQLite at {SqlitePath}", path);
-                return SqliteItemStore.Open(new SqliteItemStoreOptions { Path = path }, time);
+                return SqliteItemStore.Open(new SqliteItemStoreOptions
+                {
+                    Path = path,
+                    IndexFlushEntries = options.Store.SqliteIndexFlushEntries,
+                    IndexFlushInterval = options.Store.SqliteIndexFlushInterval,
+                    CheckpointInterval = options.Store.SqliteCheckpointInterval,
+                }, time);
             }
         }
     }

@@ -36,12 +36,13 @@ public sealed partial class WebhookWorker(
     private async Task HandleAsync(IReadOnlyList<Change> changes, CancellationToken ct)
     {
         var created = 0;
+        var endpoints = deliveries.NewEndpointLookup();
         await Parallel.ForEachAsync(changes.Where(WebhookDeliveries.IsOutboxInsert), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = ct },
             async (change, token) =>
             {
                 try
                 {
-                    Interlocked.Add(ref created, await deliveries.FanOutAsync(change.NewImage!, token));
+                    Interlocked.Add(ref created, await deliveries.FanOutAsync(change.NewImage!, endpoints, token));
                 }
                 catch (InvalidDataException e)
                 {
