@@ -70,7 +70,7 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
         try
         {
             connection.Open();
-            SqliteSchema.InitializeWriter(connection, options.BusyTimeout);
+            SqliteSchema.InitializeWriter(connection, options.BusyTimeout, options.CheckpointInterval > TimeSpan.Zero);
         }
         catch
         {
@@ -362,6 +362,8 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
             connection = new SqliteConnection(_readerConnectionString);
             connection.Open();
             SqliteSchema.Exec(connection, $"PRAGMA busy_timeout={(long)_options.BusyTimeout.TotalMilliseconds};");
+            // A connection opens the WAL at its first read; until then a checkpoint on it does nothing (and says -1 frames).
+            SqliteSchema.Exec(connection, "SELECT count(*) FROM sqlite_master;");
             var seen = Commits;
             while (!_stopCheckpoints.Wait(_options.CheckpointInterval))
             {
@@ -370,8 +372,15 @@ public sealed class SqliteItemStore : IItemStore, IChangeFeed, IAsyncDisposable,
                 seen = commits;
                 // BUSY (another checkpoint running) or any error only means this round copied less; the writer's automatic
                 // checkpoint still bounds the WAL.
-                if (SQLitePCL.raw.sqlite3_wal_checkpoint_v2(connection.Handle, null, SQLitePCL.raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _) == SQLitePCL.raw.SQLITE_OK)
-                    Interlocked.Increment(ref _checkpoints);
+                // A pass copies the frames committed when it started; commits landing meanwhile are copied by a short next
+                // pass, so the copy soon catches up with the log and the writer restarts the WAL from its beginning.
+                for (var pass = 0; pass < 4; pass++)
+                {
+                    var rc = SQLitePCL.raw.sqlite3_wal_checkpoint_v2(connection.Handle, null, SQLitePCL.raw.SQLITE_CHECKPOINT_PASSIVE, out var logFrames, out var copied);
+                    if (rc != SQLitePCL.raw.SQLITE_OK) break;
+                    if (copied > 0) Interlocked.Increment(ref _checkpoints);
+                    if (copied >= logFrames) break;
+                }
             }
         }
         catch (SqliteException)

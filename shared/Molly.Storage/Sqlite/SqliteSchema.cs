@@ -61,7 +61,7 @@ internal static class SqliteSchema
         """;
 
     /// <summary>Sets the writer's pragmas and creates or checks the schema.</summary>
-    public static void InitializeWriter(SqliteConnection connection, TimeSpan busyTimeout)
+    public static void InitializeWriter(SqliteConnection connection, TimeSpan busyTimeout, bool backgroundCheckpoints)
     {
         Exec(connection, "PRAGMA journal_mode=WAL;");
         var mode = Scalar(connection, "PRAGMA journal_mode;");
@@ -78,7 +78,9 @@ internal static class SqliteSchema
         Exec(connection, "PRAGMA cache_size=-32768;");
         // Checkpoint every 8,000 WAL pages (32 MB) instead of 1,000: a page rewritten by many commits (a balance, an index
         // tail) is copied into the database once per checkpoint, so fewer checkpoints write fewer bytes (~30% less per write).
-        Exec(connection, "PRAGMA wal_autocheckpoint=8000;");
+        // With background checkpoints the writer's own is only a backstop (128 MB): copying and fsyncing the database inside
+        // a commit stalls every waiting request (20-45 ms, the payments p99).
+        Exec(connection, backgroundCheckpoints ? "PRAGMA wal_autocheckpoint=32000;" : "PRAGMA wal_autocheckpoint=8000;");
 
         var version = long.Parse(Scalar(connection, "PRAGMA user_version;") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
         if (version > Version)
