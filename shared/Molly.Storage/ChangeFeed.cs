@@ -37,7 +37,7 @@ public interface IChangeFeed
         }
     }
 
-    static bool MatchesAny(string pk, IReadOnlyList<string> prefixes)
+    private static bool MatchesAny(string pk, IReadOnlyList<string> prefixes)
     {
         foreach (var prefix in prefixes)
             if (pk.StartsWith(prefix, StringComparison.Ordinal)) return true;

@@ -52,9 +52,6 @@ internal sealed class SqliteIndexes : IDisposable
     /// <summary>When the oldest pending move was noted (<see cref="TimeProvider.GetTimestamp"/>), or 0 with none.</summary>
     public long OldestPendingAt { get; private set; }
 
-    /// <summary>Flushes that replayed the change log because another connection had written (for benchmarks and tests).</summary>
-    public long Replays { get; private set; }
-
     /// <summary>Notes how an item's index entries move when it changes from <paramref name="before"/> to <paramref name="after"/>.</summary>
     public void Note(ItemKey key, IndexKeys before, IndexKeys after) => AddMoves(_pending, key, before, after);
 
@@ -116,7 +113,6 @@ internal sealed class SqliteIndexes : IDisposable
         {
             // Every pending move is of a committed change (the flush runs before the batch's own requests), so the change
             // log covers them all.
-            Replays++;
             ReplayChangeLog();
             _replayedInTransaction = true;
             return _pending.Count;

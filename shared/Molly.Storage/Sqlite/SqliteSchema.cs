@@ -7,15 +7,16 @@ internal static class SqliteSchema
 {
     public const int Version = 2;
 
-    /// <summary>Index column prefix for an index name of <see cref="KeyNames.Indexes"/> ("GSI1" -> "gsi1").</summary>
+    /// <summary>The table of a named index of <see cref="KeyNames.Indexes"/>, also the prefix of its key columns in items
+    /// ("GSI1" -> "gsi1": table gsi1, columns gsi1pk/gsi1sk).</summary>
     public static string IndexColumnPrefix(string index)
     {
         for (var i = 0; i < KeyNames.Indexes.Count; i++)
-            if (string.Equals(KeyNames.Indexes[i], index, StringComparison.Ordinal)) return "gsi" + (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (string.Equals(KeyNames.Indexes[i], index, StringComparison.Ordinal)) return IndexTable(i);
         throw new ArgumentException($"Unknown index '{index}'; the store has {string.Join(", ", KeyNames.Indexes)}.", nameof(index));
     }
 
-    /// <summary>The table of an index's entries ("GSI1" -> "gsi1").</summary>
+    /// <summary>The table of the index at this position of <see cref="KeyNames.Indexes"/> (0 -> "gsi1").</summary>
     public static string IndexTable(int index) => "gsi" + (index + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     // Keys are TEXT with the default BINARY collation: SQLite compares them as UTF-8 bytes, which is DynamoDB's order.

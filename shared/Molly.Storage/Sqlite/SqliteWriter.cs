@@ -63,7 +63,7 @@ internal sealed class SqliteWriter : IDisposable
 
     /// <summary>Changes only when another connection (another process) commits: then the pending index moves this writer
     /// noted are not all there is, and the index tables catch up from the change log instead.</summary>
-    public long DataVersion()
+    private long DataVersion()
     {
         try
         {
